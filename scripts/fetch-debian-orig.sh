@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# fetch-debian-orig.sh PACKAGE ORIG_FILE SHA256 DEST_DIR [SUITE]
+#
+# Download an upstream tarball (Debian's "orig" file) from the Debian source
+# archive that this machine's apt is already configured for, check it against
+# a pinned sha256 and leave it in DEST_DIR.
+#
+# The system's apt configuration is never edited: a private source list and
+# private list/cache directories live under DEST_DIR/apt.  The archive address
+# is read from the machine's apt configuration (override: DEBIAN_ARCHIVE_URI).
+# First `apt-get source --download-only`; if the archive lacks the .dsc (seen
+# for criu 4.1.1), the orig file alone is fetched from the pool directory that
+# the Sources index names.  Either way the sha256 decides.
+set -euo pipefail
+
+die() { echo "fetch-debian-orig: $*" >&2; exit 1; }
+
+[ $# -ge 4 ] || die "usage: $0 PACKAGE ORIG_FILE SHA256 DEST_DIR [SUITE]"
+package=$1 orig=$2 sha256=$3 dest=$4 suite=${5:-trixie}
+
+mkdir -p "$dest"
+dest=$(cd "$dest" && pwd)
+
+verify() {
+  [ -f "$dest/$orig" ] && echo "$sha256  $dest/$orig" | sha256sum --quiet -c - 2>/dev/null
+}
+
+if verify; then
+  echo "fetch-debian-orig: $orig already present, sha256 ok"
+  exit 0
+fi
+rm -f "$dest/$orig"
+
+archive_uri() {
+  if [ -n "${DEBIAN_ARCHIVE_URI:-}" ]; then echo "$DEBIAN_ARCHIVE_URI"; return; fi
+  local f uri
+  # deb822 .sources files first, then one-line lists; skip the security archive.
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' "$f" \
+          | grep -v -- '-security' | head -n1)
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    uri=$(awk '$1 == "deb" || $1 == "deb-src" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i ~ /:\/\//) { print $i; break } }' "$f" \
+          | grep -v -- '-security' | head -n1)
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+}
+
+uri=$(archive_uri)
+[ -n "$uri" ] || die "no Debian archive found in /etc/apt (set DEBIAN_ARCHIVE_URI)"
+
+aptdir="$dest/apt"
+mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/parts"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[ -f "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
+echo "deb-src [signed-by=$keyring] $uri $suite main" > "$aptdir/sources.list"
+
+apt_opts=(
+  -o "Dir::Etc::SourceList=$aptdir/sources.list"
+  -o "Dir::Etc::SourceParts=$aptdir/parts"
+  -o "Dir::State::Lists=$aptdir/lists"
+  -o "Dir::Cache=$aptdir/cache"
+  -o "APT::Sandbox::User=root"
+)
+
+echo "fetch-debian-orig: updating the private $suite source index"
+apt-get "${apt_opts[@]}" -q update >"$aptdir/update.log" 2>&1 \
+  || die "apt-get update of the $suite source index failed (see $aptdir/update.log)"
+
+# Debian version in $suite whose orig file is the one we pin.
+upstream=${orig#"${package}_"}; upstream=${upstream%.orig.tar.*}
+record=$(apt-cache "${apt_opts[@]}" showsrc "$package" 2>/dev/null \
+         | awk -v RS= -v u="$upstream" '$0 ~ ("\nVersion: ([0-9]+:)?" u "-") { print; exit }')
+[ -n "$record" ] || die "$suite has no source of $package $upstream"
+version=$(printf '%s\n' "$record" | awk '/^Version:/ { print $2; exit }')
+directory=$(printf '%s\n' "$record" | awk '/^Directory:/ { print $2; exit }')
+
+echo "fetch-debian-orig: apt-get source --download-only $package=$version"
+if (cd "$dest" && apt-get "${apt_opts[@]}" -q source --download-only "$package=$version") \
+    >"$aptdir/source.log" 2>&1 && [ -f "$dest/$orig" ]; then
+  :
+else
+  echo "fetch-debian-orig: apt-get source failed (see $aptdir/source.log); fetching $orig alone"
+  /usr/lib/apt/apt-helper "${apt_opts[@]}" download-file \
+    "$uri/$directory/$orig" "$dest/$orig" "SHA256:$sha256" >"$aptdir/download.log" 2>&1 \
+    || die "download of $uri/$directory/$orig failed (see $aptdir/download.log)"
+fi
+
+verify || die "$orig: sha256 mismatch (want $sha256, got $(sha256sum "$dest/$orig" | cut -d' ' -f1))"
+echo "fetch-debian-orig: $orig sha256 ok"

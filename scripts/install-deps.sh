@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install, with apt, everything needed to build and test dbus-checkpoint on
+# Debian bookworm or trixie.  Run as root.  Safe to run again.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: must run as root (apt-get install)" >&2
+  exit 1
+fi
+
+packages=(
+  # our build
+  build-essential cmake ninja-build meson pkg-config git xz-utils ca-certificates
+  dpkg-dev                       # apt-get source needs dpkg-source to exist
+  libprotobuf-dev protobuf-compiler libboost-test-dev
+  # the daemon, built as Debian builds it
+  libexpat1-dev libsystemd-dev libcap-ng-dev libaudit-dev libselinux1-dev
+  libapparmor-dev libglib2.0-dev libx11-dev python3
+  # CRIU 4.1.1 from source (bookworm's 3.17 fails on recent kernels)
+  libprotobuf-c-dev protobuf-c-compiler libnl-3-dev libnet1-dev libcap-dev
+  libbsd-dev python3-protobuf libnftables-dev libgnutls28-dev uuid-dev iproute2
+  # real client libraries and tools used by the tests
+  python3-dbus python3-gi gir1.2-glib-2.0 libglib2.0-bin dbus-bin systemd
+  procps util-linux
+)
+
+export DEBIAN_FRONTEND=noninteractive
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
+  apt-get update
+fi
+apt-get install -y --no-install-recommends "${packages[@]}"
