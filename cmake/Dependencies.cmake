@@ -41,3 +41,9 @@ find_package(Boost 1.74 COMPONENTS unit_test_framework)
 if(NOT Boost_UNIT_TEST_FRAMEWORK_FOUND)
   message(FATAL_ERROR "Boost.Test not found: run scripts/install-deps.sh (Debian package libboost-test-dev)")
 endif()
+
+# Real clients the tests drive the bus with, as administrators do.
+dcp_require_program(DBUS_SEND_EXECUTABLE dbus-send dbus-bin)
+dcp_require_program(BUSCTL_EXECUTABLE busctl systemd)
+dcp_require_program(GDBUS_EXECUTABLE gdbus libglib2.0-bin)
+dcp_require_program(SETPRIV_EXECUTABLE setpriv util-linux)

@@ -12,6 +12,9 @@
 #ifndef DBUS_CHECKPOINT_BUS_ABI_H
 #define DBUS_CHECKPOINT_BUS_ABI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -23,6 +26,116 @@ const char *dcp_version (void);
  * Checks that the library the daemon was linked with is usable (protobuf
  * runtime matches the headers it was built with). */
 int dcp_init (void);
+
+/* ---- Checkpoint ids --------------------------------------------------- */
+
+#define DCP_CHECKPOINT_ID_LENGTH 32   /* hex digits, without the NUL */
+
+/* Fill id_out (at least DCP_CHECKPOINT_ID_LENGTH + 1 bytes) with a fresh
+ * id: 128 bits from getrandom(), as 32 lowercase hex digits. */
+int dcp_checkpoint_id_new (char *id_out);
+
+/* ---- The record of one frozen connection (proto/frozen_connection.proto)
+ *
+ * A DcpRecord is built by the daemon when a connection freezes (and rebuilt
+ * whenever its state changes), serialized for Export / the state directory,
+ * and parsed + validated for Import / start-up.  All setters copy their
+ * arguments.  Setters and adders return 0 or -ENOMEM / -EINVAL (NULL or
+ * invalid argument). */
+
+typedef struct DcpRecord DcpRecord;
+
+typedef enum
+{
+  DCP_REPLY_OWED_BY_CONNECTION = 0,  /* a call the frozen connection received */
+  DCP_REPLY_OWED_TO_CONNECTION = 1   /* a call the frozen connection made */
+} DcpReplyDirection;
+
+/* NULL on out of memory or if an argument is NULL / malformed. */
+DcpRecord *dcp_record_new (const char *checkpoint_id, const char *unique_name);
+void dcp_record_free (DcpRecord *record);
+
+int dcp_record_add_name (DcpRecord *record, const char *name,
+                         uint32_t flags, uint32_t queue_position);
+int dcp_record_add_match_rule (DcpRecord *record, const char *rule);
+int dcp_record_add_pending_reply (DcpRecord *record,
+                                  DcpReplyDirection direction,
+                                  const char *peer, uint32_t serial,
+                                  int64_t remaining_timeout_ms);
+int dcp_record_set_credentials (DcpRecord *record, uint32_t uid,
+                                const uint32_t *gids, size_t n_gids,
+                                uint32_t pid, const char *security_label);
+int dcp_record_set_next_bus_serial (DcpRecord *record, uint32_t serial);
+int dcp_record_set_unix_fd_passing (DcpRecord *record, int enabled);
+int dcp_record_add_queued_message (DcpRecord *record, const void *bytes,
+                                   size_t n_bytes, int is_reply);
+int dcp_record_set_dropped_signals (DcpRecord *record, uint64_t n_dropped);
+int dcp_record_set_unparsed_from_client (DcpRecord *record,
+                                         const void *bytes, size_t n_bytes);
+int dcp_record_set_unread_by_client (DcpRecord *record,
+                                     const void *bytes, size_t n_bytes);
+int dcp_record_set_frozen_since_usec (DcpRecord *record, int64_t usec);
+
+/* Serialized bytes in *bytes_out (malloc()ed; release with free()). */
+int dcp_record_serialize (const DcpRecord *record,
+                          void **bytes_out, size_t *n_bytes_out);
+
+/* Parse and validate every field (DESIGN.md §2).  On success *record_out is
+ * a new record and 0 is returned.  On failure returns -EINVAL (or -ENOMEM)
+ * and, if error_out is not NULL, stores a malloc()ed English sentence saying
+ * what is wrong (release with free()). */
+int dcp_record_parse (const void *bytes, size_t n_bytes,
+                      DcpRecord **record_out, char **error_out);
+
+/* Getters.  Returned strings and buffers belong to the record and stay
+ * valid until it is freed or changed.  Index getters return -EINVAL when
+ * the index is out of range. */
+const char *dcp_record_get_checkpoint_id (const DcpRecord *record);
+const char *dcp_record_get_unique_name (const DcpRecord *record);
+size_t dcp_record_get_n_names (const DcpRecord *record);
+int dcp_record_get_name (const DcpRecord *record, size_t index,
+                         const char **name, uint32_t *flags,
+                         uint32_t *queue_position);
+size_t dcp_record_get_n_match_rules (const DcpRecord *record);
+const char *dcp_record_get_match_rule (const DcpRecord *record, size_t index);
+size_t dcp_record_get_n_pending_replies (const DcpRecord *record);
+int dcp_record_get_pending_reply (const DcpRecord *record, size_t index,
+                                  DcpReplyDirection *direction,
+                                  const char **peer, uint32_t *serial,
+                                  int64_t *remaining_timeout_ms);
+void dcp_record_get_credentials (const DcpRecord *record, uint32_t *uid,
+                                 const uint32_t **gids, size_t *n_gids,
+                                 uint32_t *pid, const char **security_label);
+uint32_t dcp_record_get_next_bus_serial (const DcpRecord *record);
+int dcp_record_get_unix_fd_passing (const DcpRecord *record);
+size_t dcp_record_get_n_queued_messages (const DcpRecord *record);
+int dcp_record_get_queued_message (const DcpRecord *record, size_t index,
+                                   const void **bytes, size_t *n_bytes,
+                                   int *is_reply);
+uint64_t dcp_record_get_dropped_signals (const DcpRecord *record);
+void dcp_record_get_unparsed_from_client (const DcpRecord *record,
+                                          const void **bytes, size_t *n_bytes);
+void dcp_record_get_unread_by_client (const DcpRecord *record,
+                                      const void **bytes, size_t *n_bytes);
+int64_t dcp_record_get_frozen_since_usec (const DcpRecord *record);
+
+/* ---- The state directory (bus config <checkpoint_dir>) ----------------
+ *
+ * One file per frozen connection, DIR/<checkpoint_id>.record, written
+ * atomically (temporary file, fsync, rename), mode 0600.  The directory is
+ * created (0700) if missing. */
+int dcp_state_save (const char *dir, const DcpRecord *record);
+int dcp_state_remove (const char *dir, const char *checkpoint_id);
+
+/* Called by dcp_state_load_all() for each record file.  `record` is owned
+ * by the callee when `error_message` is NULL; otherwise the file at `path`
+ * is invalid, `record` is NULL and `error_message` says why.  Return 0 to
+ * continue, a negative errno to stop (it is returned by load_all). */
+typedef int (*DcpStateLoadFunc) (void *user_data, const char *path,
+                                 DcpRecord *record, const char *error_message);
+/* A missing directory is not an error (no records). */
+int dcp_state_load_all (const char *dir, DcpStateLoadFunc func,
+                        void *user_data);
 
 #ifdef __cplusplus
 }

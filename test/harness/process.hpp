@@ -1,0 +1,71 @@
+// Running programs from tests: capture output, bound the time, never leak
+// a child.  Test-only code: failures to even start a program throw.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace dcp::test {
+
+struct CommandResult {
+  int exit_status = -1;   // WEXITSTATUS, or -1 if killed by a signal
+  int term_signal = 0;    // signal that ended it, 0 if it exited
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+
+  bool ok() const { return exit_status == 0 && !timed_out; }
+  std::string describe() const;  // for assertion messages
+};
+
+// Run argv[0] (looked up in PATH) to completion.  Extra environment
+// variables are added to the current environment.
+CommandResult run_command(const std::vector<std::string> &argv,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                          const std::map<std::string, std::string> &extra_env = {});
+
+// A child process that keeps running until stopped or destroyed.  Its
+// stdout and stderr go to `log_path`.  The destructor sends SIGTERM, waits
+// briefly, then SIGKILL: no test leaves a process behind.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ChildProcess(const std::vector<std::string> &argv, const std::string &log_path,
+               bool new_session = false);
+  ChildProcess(ChildProcess &&other) noexcept;
+  ChildProcess &operator=(ChildProcess &&other) noexcept;
+  ChildProcess(const ChildProcess &) = delete;
+  ChildProcess &operator=(const ChildProcess &) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  // SIGTERM then, after `grace`, SIGKILL; returns the wait status.
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  int kill_hard();  // SIGKILL at once; returns the wait status
+
+ private:
+  int reap(std::chrono::milliseconds timeout);
+  pid_t pid_ = -1;
+};
+
+// Wait until `predicate` is true, polling every few ms; false on timeout.
+template <typename Predicate>
+bool wait_until(Predicate predicate, std::chrono::milliseconds timeout)
+{
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    struct timespec ts{0, 5'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  return true;
+}
+
+std::string read_file(const std::string &path);
+
+} // namespace dcp::test
