@@ -41,7 +41,9 @@ int dcp_checkpoint_id_new (char *id_out);
  * whenever its state changes), serialized for Export / the state directory,
  * and parsed + validated for Import / start-up.  All setters copy their
  * arguments.  Setters and adders return 0 or -ENOMEM / -EINVAL (NULL or
- * invalid argument). */
+ * invalid argument).  They apply the per-item checks of dcp_record_parse
+ * (and its count limits), so a record built here reads back; only duplicate
+ * names are left to dcp_record_serialize, which validates the whole record. */
 
 typedef struct DcpRecord DcpRecord;
 
@@ -62,6 +64,8 @@ int dcp_record_add_pending_reply (DcpRecord *record,
                                   DcpReplyDirection direction,
                                   const char *peer, uint32_t serial,
                                   int64_t remaining_timeout_ms);
+/* gids may be NULL when n_gids is 0; security_label may be NULL (none).
+ * Without this call the record has no credentials and does not serialize. */
 int dcp_record_set_credentials (DcpRecord *record, uint32_t uid,
                                 const uint32_t *gids, size_t n_gids,
                                 uint32_t pid, const char *security_label);
@@ -76,7 +80,9 @@ int dcp_record_set_unread_by_client (DcpRecord *record,
                                      const void *bytes, size_t n_bytes);
 int dcp_record_set_frozen_since_usec (DcpRecord *record, int64_t usec);
 
-/* Serialized bytes in *bytes_out (malloc()ed; release with free()). */
+/* Serialized bytes in *bytes_out (malloc()ed; release with free()).
+ * -EINVAL if the record would not pass dcp_record_parse (e.g. no
+ * credentials set, a name listed twice), -EFBIG over 256 MiB. */
 int dcp_record_serialize (const DcpRecord *record,
                           void **bytes_out, size_t *n_bytes_out);
 
@@ -89,7 +95,10 @@ int dcp_record_parse (const void *bytes, size_t n_bytes,
 
 /* Getters.  Returned strings and buffers belong to the record and stay
  * valid until it is freed or changed.  Index getters return -EINVAL when
- * the index is out of range. */
+ * the index is out of range (or the record is NULL); their output pointers
+ * may be NULL for values not wanted.  With a NULL record the other getters
+ * return NULL / 0 / empty.  Pending replies are indexed as one list: those
+ * owed by the connection first, then those owed to it. */
 const char *dcp_record_get_checkpoint_id (const DcpRecord *record);
 const char *dcp_record_get_unique_name (const DcpRecord *record);
 size_t dcp_record_get_n_names (const DcpRecord *record);
@@ -133,7 +142,11 @@ int dcp_state_remove (const char *dir, const char *checkpoint_id);
  * continue, a negative errno to stop (it is returned by load_all). */
 typedef int (*DcpStateLoadFunc) (void *user_data, const char *path,
                                  DcpRecord *record, const char *error_message);
-/* A missing directory is not an error (no records). */
+/* Files are visited in name order; files not named *.record (such as the
+ * temporary files of an interrupted save) are ignored, and a record whose
+ * id differs from its file name is reported as invalid.  A missing
+ * directory is not an error (no records).  Out of memory stops with
+ * -ENOMEM. */
 int dcp_state_load_all (const char *dir, DcpStateLoadFunc func,
                         void *user_data);
 

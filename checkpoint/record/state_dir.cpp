@@ -1,0 +1,270 @@
+#include "record/state_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <new>
+#include <vector>
+
+#include "record/checkpoint_id.hpp"
+#include "record/unique_fd.hpp"
+#include "record/validate.hpp"
+
+namespace dbus_checkpoint::record {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kReadChunkBytes = 64 * 1024;
+
+std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
+
+// "a/b/" names the same directory as "a/b", but its parent_path() is "a/b".
+fs::path directory_path(const std::string &dir)
+{
+  fs::path path = fs::path(dir).lexically_normal();
+  if (!path.has_filename() && path.has_relative_path())
+    path = path.parent_path();
+  return path;
+}
+
+std::error_code make_state_dir(const fs::path &dir)
+{
+  std::error_code error;
+  if (dir.has_parent_path())
+    fs::create_directories(dir.parent_path(), error);
+  if (error)
+    return error;
+  if (::mkdir(dir.c_str(), kStateDirMode) < 0 && errno != EEXIST)
+    return last_error();
+  return {};
+}
+
+UniqueFd open_directory(const fs::path &dir) noexcept
+{
+  return UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
+std::error_code write_all(int fd, std::string_view bytes) noexcept
+{
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return last_error();
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+// Reads to end of file, but stops once more than `limit` bytes are in.
+std::error_code read_at_most(int fd, std::size_t limit, std::string &bytes_out)
+{
+  std::string bytes;
+  while (bytes.size() <= limit) {
+    const std::size_t old_size = bytes.size();
+    bytes.resize(old_size + kReadChunkBytes);
+    const ssize_t n = ::read(fd, bytes.data() + old_size, kReadChunkBytes);
+    bytes.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n == 0)
+      break;
+    if (n < 0 && errno != EINTR)
+      return last_error();
+  }
+  bytes_out = std::move(bytes);
+  return {};
+}
+
+// Removes a temporary file unless it was renamed into place.
+class TemporaryFile {
+public:
+  TemporaryFile(int dir_fd, std::string name) : dir_fd_(dir_fd), name_(std::move(name)) {}
+  TemporaryFile(const TemporaryFile &) = delete;
+  TemporaryFile &operator=(const TemporaryFile &) = delete;
+  ~TemporaryFile()
+  {
+    if (!name_.empty())
+      ::unlinkat(dir_fd_, name_.c_str(), 0);
+  }
+
+  const std::string &name() const noexcept { return name_; }
+  void renamed() noexcept { name_.clear(); }
+
+private:
+  int dir_fd_;
+  std::string name_;
+};
+
+// Hidden and without the .record suffix, so load_all_records() skips it.
+std::error_code temporary_name(std::string_view checkpoint_id, std::string &name_out)
+{
+  std::string random_part;
+  if (auto error = new_checkpoint_id(random_part))
+    return error;
+  name_out = "." + std::string(checkpoint_id) + "." + random_part + ".tmp";
+  return {};
+}
+
+std::error_code write_durably(int fd, std::string_view bytes) noexcept
+{
+  // umask may have narrowed the mode given to openat(); state it exactly.
+  if (::fchmod(fd, kRecordFileMode) < 0)
+    return last_error();
+  if (auto error = write_all(fd, bytes))
+    return error;
+  if (::fsync(fd) < 0)
+    return last_error();
+  return {};
+}
+
+std::error_code replace_file(int dir_fd, const std::string &file_name, std::string_view bytes,
+                             std::string_view checkpoint_id)
+{
+  std::string name;
+  if (auto error = temporary_name(checkpoint_id, name))
+    return error;
+  UniqueFd file(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                         kRecordFileMode));
+  if (!file)
+    return last_error();
+  TemporaryFile temporary(dir_fd, std::move(name));
+  if (auto error = write_durably(file.get(), bytes))
+    return error;
+  if (auto error = file.close())
+    return error;
+  if (::renameat(dir_fd, temporary.name().c_str(), dir_fd, file_name.c_str()) < 0)
+    return last_error();
+  temporary.renamed();
+  // The rename itself is durable only once the directory is.
+  if (::fsync(dir_fd) < 0)
+    return last_error();
+  return {};
+}
+
+bool is_record_file_name(std::string_view name) noexcept
+{
+  return !name.starts_with('.') && name.size() > kRecordFileSuffix.size() &&
+         name.ends_with(kRecordFileSuffix);
+}
+
+std::error_code list_record_files(DIR *dir, std::vector<std::string> &names_out)
+{
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    const dirent *entry = ::readdir(dir);
+    if (entry == nullptr && errno != 0)
+      return last_error();
+    if (entry == nullptr)
+      break;
+    if (is_record_file_name(entry->d_name))
+      names.emplace_back(entry->d_name);
+  }
+  std::sort(names.begin(), names.end());
+  names_out = std::move(names);
+  return {};
+}
+
+Decoded unusable(std::string message)
+{
+  return Decoded::failure(std::errc::invalid_argument, std::move(message));
+}
+
+Decoded read_record_file(int dir_fd, const std::string &name)
+{
+  // O_NONBLOCK: a FIFO planted in the directory must not hang the daemon.
+  UniqueFd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!file)
+    return unusable("cannot open it: " + last_error().message());
+  struct stat status;
+  if (::fstat(file.get(), &status) < 0)
+    return unusable("cannot stat it: " + last_error().message());
+  if (!S_ISREG(status.st_mode))
+    return unusable("it is not a regular file");
+  if (auto problem = check_record_size(static_cast<std::size_t>(status.st_size)))
+    return unusable(std::move(*problem));
+  std::string bytes;
+  if (auto error = read_at_most(file.get(), kMaxRecordBytes, bytes))
+    return unusable("cannot read it: " + error.message());
+  Decoded decoded = decode(bytes);
+  if (decoded && record_file_name(decoded.record.checkpoint_id()) != name)
+    return unusable("it holds checkpoint_id " + quoted_value(decoded.record.checkpoint_id()) +
+                    ", which does not match its file name");
+  return decoded;
+}
+
+std::error_code visit_record_files(const fs::path &dir_path, DIR *dir, const LoadVisitor &visit)
+{
+  std::vector<std::string> names;
+  if (auto error = list_record_files(dir, names))
+    return error;
+  for (const std::string &name : names) {
+    LoadedFile file{(dir_path / name).string(), read_record_file(::dirfd(dir), name)};
+    if (auto error = visit(std::move(file)))
+      return error;
+  }
+  return {};
+}
+
+} // namespace
+
+std::string record_file_name(std::string_view checkpoint_id)
+{
+  return std::string(checkpoint_id) + std::string(kRecordFileSuffix);
+}
+
+std::error_code save_record(const std::string &dir, const FrozenConnection &record) noexcept
+{
+  try {
+    std::string bytes;
+    if (auto error = encode(record, bytes))
+      return error;
+    const fs::path dir_path = directory_path(dir);
+    if (auto error = make_state_dir(dir_path))
+      return error;
+    UniqueFd dir_fd = open_directory(dir_path);
+    if (!dir_fd)
+      return last_error();
+    return replace_file(dir_fd.get(), record_file_name(record.checkpoint_id()), bytes,
+                        record.checkpoint_id());
+  } catch (const std::bad_alloc &) {
+    return std::make_error_code(std::errc::not_enough_memory);
+  }
+}
+
+std::error_code remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept
+{
+  try {
+    if (!is_valid_checkpoint_id(checkpoint_id))
+      return std::make_error_code(std::errc::invalid_argument);
+    UniqueFd dir_fd = open_directory(directory_path(dir));
+    if (!dir_fd)
+      return errno == ENOENT ? std::error_code() : last_error();
+    if (::unlinkat(dir_fd.get(), record_file_name(checkpoint_id).c_str(), 0) < 0)
+      return errno == ENOENT ? std::error_code() : last_error();
+    if (::fsync(dir_fd.get()) < 0)
+      return last_error();
+    return {};
+  } catch (const std::bad_alloc &) {
+    return std::make_error_code(std::errc::not_enough_memory);
+  }
+}
+
+std::error_code load_all_records(const std::string &dir, const LoadVisitor &visit) noexcept
+{
+  try {
+    const fs::path dir_path = directory_path(dir);
+    UniqueDir listing(::opendir(dir_path.c_str()));
+    if (!listing)
+      return errno == ENOENT ? std::error_code() : last_error();
+    return visit_record_files(dir_path, listing.get(), visit);
+  } catch (const std::bad_alloc &) {
+    return std::make_error_code(std::errc::not_enough_memory);
+  }
+}
+
+} // namespace dbus_checkpoint::record

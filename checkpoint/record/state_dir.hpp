@@ -1,0 +1,47 @@
+// The daemon's state directory (bus config <checkpoint_dir>): one file per
+// frozen connection, DIR/<checkpoint_id>.record, so frozen names survive a
+// daemon restart or a reboot.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "record/record.hpp"
+
+namespace dbus_checkpoint::record {
+
+inline constexpr std::string_view kRecordFileSuffix = ".record";
+inline constexpr mode_t kRecordFileMode = 0600;
+inline constexpr mode_t kStateDirMode = 0700;
+
+// "<checkpoint_id>.record"
+std::string record_file_name(std::string_view checkpoint_id);
+
+// Writes DIR/<id>.record atomically: a reader sees the old file or the new
+// one, never a mix, even across a crash.  Creates DIR (kStateDirMode) and
+// its missing parents (like mkdir -p).  The record must pass validate().
+std::error_code save_record(const std::string &dir, const FrozenConnection &record) noexcept;
+
+// Removes DIR/<id>.record; a missing file or directory is not an error.
+std::error_code remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept;
+
+// One record file as found by load_all_records(): its record, or why it is
+// not usable (a record whose id does not match its file name is not).
+struct LoadedFile {
+  std::string path;
+  Decoded decoded;
+};
+
+// Returning an error stops load_all_records(), which then returns it.
+using LoadVisitor = std::function<std::error_code(LoadedFile &&file)>;
+
+// Visits every DIR/*.record file in name order; other files (temporary files
+// of an interrupted save among them) are ignored.  A missing DIR holds no
+// records; only a DIR that cannot be listed is an error.
+std::error_code load_all_records(const std::string &dir, const LoadVisitor &visit) noexcept;
+
+} // namespace dbus_checkpoint::record

@@ -1,0 +1,396 @@
+#include "record/validate.hpp"
+
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+#include "record/checkpoint_id.hpp"
+#include "record/record.hpp"
+
+namespace dbus_checkpoint::record {
+namespace {
+
+std::string indexed(std::string_view field, std::size_t index)
+{
+  return std::string(field) + "[" + std::to_string(index) + "]";
+}
+
+std::string too_many(std::string_view field, std::size_t count, std::size_t limit)
+{
+  return std::string(field) + " has " + std::to_string(count) +
+         " entries, more than the " + std::to_string(limit) + " allowed";
+}
+
+std::string too_long(std::string_view field, std::size_t n_bytes, std::size_t limit)
+{
+  return std::string(field) + " is " + std::to_string(n_bytes) +
+         " bytes long, more than the " + std::to_string(limit) + " allowed";
+}
+
+bool is_name_char(char c) noexcept
+{
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '-';
+}
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// Dot-separated elements of [A-Za-z0-9_-], at least two, none empty; in
+// well-known names no element starts with a digit.
+bool has_bus_name_elements(std::string_view elements, bool digit_may_start) noexcept
+{
+  std::size_t n_dots = 0;
+  std::size_t element_length = 0;
+  for (char c : elements) {
+    if (c == '.') {
+      if (element_length == 0)
+        return false;
+      ++n_dots;
+      element_length = 0;
+    } else if (!is_name_char(c) || (element_length == 0 && !digit_may_start && is_digit(c))) {
+      return false;
+    } else {
+      ++element_length;
+    }
+  }
+  return element_length > 0 && n_dots >= 1;
+}
+
+struct Utf8Sequence {
+  std::size_t n_continuation_bytes;
+  unsigned char lead_bits_mask;
+  char32_t min_code_point;
+};
+
+std::optional<Utf8Sequence> utf8_sequence_started_by(unsigned char lead) noexcept
+{
+  if (lead < 0x80)
+    return Utf8Sequence{0, 0x7f, 0};
+  if ((lead & 0xe0) == 0xc0)
+    return Utf8Sequence{1, 0x1f, 0x80};
+  if ((lead & 0xf0) == 0xe0)
+    return Utf8Sequence{2, 0x0f, 0x800};
+  if ((lead & 0xf8) == 0xf0)
+    return Utf8Sequence{3, 0x07, 0x10000};
+  return std::nullopt;
+}
+
+// Each of `items` passes `check`, and there are at most `limit` of them.
+template <typename Items, typename Check>
+Problem check_each(const Items &items, std::string_view field, std::size_t limit, Check &&check)
+{
+  if (static_cast<std::size_t>(items.size()) > limit)
+    return too_many(field, items.size(), limit);
+  for (int i = 0; i < items.size(); ++i)
+    if (auto problem = check(items.Get(i), static_cast<std::size_t>(i)))
+      return problem;
+  return std::nullopt;
+}
+
+// The lite runtime keeps unknown fields but has no public accessor for them;
+// a pointer to the protected member, taken inside a derived class, is the
+// standard-conforming way to read it.
+struct UnknownFieldsPeek : google::protobuf::MessageLite {
+  static bool any_in(const google::protobuf::MessageLite &message)
+  {
+    const auto &metadata = message.*(&UnknownFieldsPeek::_internal_metadata_);
+    return !metadata.unknown_fields<std::string>(&google::protobuf::internal::GetEmptyString)
+                .empty();
+  }
+};
+
+std::string unknown_fields_problem(std::string_view where)
+{
+  return "record has fields this version does not know (in " + std::string(where) + ")";
+}
+
+Problem unknown_fields_in(const google::protobuf::MessageLite &message, std::string_view where)
+{
+  if (!UnknownFieldsPeek::any_in(message))
+    return std::nullopt;
+  return unknown_fields_problem(where);
+}
+
+template <typename Items>
+Problem unknown_fields_in_each(const Items &items, std::string_view field)
+{
+  auto check = [field](const google::protobuf::MessageLite &item, std::size_t index) -> Problem {
+    if (!UnknownFieldsPeek::any_in(item))
+      return std::nullopt;
+    return unknown_fields_problem(indexed(field, index));
+  };
+  return check_each(items, field, std::numeric_limits<std::size_t>::max(), check);
+}
+
+Problem check_unknown_fields(const FrozenConnection &record)
+{
+  if (auto problem = unknown_fields_in(record, "the top-level message"))
+    return problem;
+  if (auto problem = unknown_fields_in_each(record.names(), "names"))
+    return problem;
+  if (auto problem =
+          unknown_fields_in_each(record.replies_owed_by_connection(), "replies_owed_by_connection"))
+    return problem;
+  if (auto problem =
+          unknown_fields_in_each(record.replies_owed_to_connection(), "replies_owed_to_connection"))
+    return problem;
+  if (auto problem = unknown_fields_in_each(record.queued(), "queued"))
+    return problem;
+  if (record.has_credentials())
+    return unknown_fields_in(record.credentials(), "credentials");
+  return std::nullopt;
+}
+
+Problem check_format_version(std::uint32_t version)
+{
+  if (version == kFormatVersion)
+    return std::nullopt;
+  return "format_version is " + std::to_string(version) + ", but this version reads only format " +
+         std::to_string(kFormatVersion);
+}
+
+Problem check_names(const FrozenConnection &record)
+{
+  const auto &names = record.names();
+  if (auto problem = check_each(names, "names", kMaxOwnedNames, check_owned_name))
+    return problem;
+  std::unordered_set<std::string_view> seen;
+  for (int i = 0; i < names.size(); ++i)
+    if (!seen.insert(names.Get(i).name()).second)
+      return indexed("names", i) + ".name " + quoted_value(names.Get(i).name()) +
+             " is listed more than once";
+  return std::nullopt;
+}
+
+Problem check_pending_replies(const FrozenConnection &record)
+{
+  for (const auto &[replies, field] :
+       {std::pair{&record.replies_owed_by_connection(), "replies_owed_by_connection"},
+        std::pair{&record.replies_owed_to_connection(), "replies_owed_to_connection"}}) {
+    auto check = [field](const v1::PendingReply &reply, std::size_t index) {
+      return check_pending_reply(reply, field, index);
+    };
+    if (auto problem = check_each(*replies, field, kMaxPendingReplies, check))
+      return problem;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+Problem validate(const FrozenConnection &record)
+{
+  // The version first: a newer format's record gets that explanation rather
+  // than a complaint about whatever field changed meaning.
+  if (auto problem = check_format_version(record.format_version()))
+    return problem;
+  if (auto problem = check_unknown_fields(record))
+    return problem;
+  if (auto problem = check_checkpoint_id(record.checkpoint_id()))
+    return problem;
+  if (auto problem = check_unique_name("unique_name", record.unique_name()))
+    return problem;
+  if (auto problem = check_names(record))
+    return problem;
+  if (auto problem =
+          check_each(record.match_rules(), "match_rules", kMaxMatchRules, check_match_rule))
+    return problem;
+  if (auto problem = check_pending_replies(record))
+    return problem;
+  if (!record.has_credentials())
+    return std::string("credentials are missing");
+  if (auto problem = check_credentials(record.credentials()))
+    return problem;
+  if (auto problem =
+          check_each(record.queued(), "queued", kMaxQueuedMessages, check_queued_message))
+    return problem;
+  if (auto problem = check_stream_bytes("unparsed_from_client", record.unparsed_from_client()))
+    return problem;
+  if (auto problem = check_stream_bytes("unread_by_client", record.unread_by_client()))
+    return problem;
+  return check_frozen_since(record.frozen_since_usec());
+}
+
+Problem check_record_size(std::size_t n_bytes)
+{
+  if (n_bytes <= kMaxRecordBytes)
+    return std::nullopt;
+  return too_long("record", n_bytes, kMaxRecordBytes);
+}
+
+Problem check_checkpoint_id(std::string_view id)
+{
+  if (is_valid_checkpoint_id(id))
+    return std::nullopt;
+  return "checkpoint_id " + quoted_value(id) + " is not " + std::to_string(kCheckpointIdLength) +
+         " lowercase hex digits";
+}
+
+Problem check_unique_name(std::string_view field, std::string_view name)
+{
+  if (is_valid_unique_name(name))
+    return std::nullopt;
+  return std::string(field) + " " + quoted_value(name) + " is not a valid D-Bus unique name";
+}
+
+Problem check_owned_name(const v1::OwnedName &name, std::size_t index)
+{
+  // Built only for the sentence: valid items are the common case.
+  const auto field = [&] { return indexed("names", index); };
+  if (name.name() == kBusDriverName)
+    return field() + ".name is " + quoted_value(name.name()) +
+           ", which only the bus itself may own";
+  if (name.name().starts_with(':'))
+    return field() + ".name " + quoted_value(name.name()) +
+           " is a unique name; only well-known names are owned";
+  if (!is_valid_well_known_name(name.name()))
+    return field() + ".name " + quoted_value(name.name()) +
+           " is not a valid well-known bus name";
+  if ((name.flags() & ~kAllowedNameFlags) != 0) {
+    char flags[16];
+    std::snprintf(flags, sizeof flags, "0x%x", name.flags());
+    return field() + ".flags " + flags + " has bits other than ALLOW_REPLACEMENT, " +
+           "REPLACE_EXISTING and DO_NOT_QUEUE";
+  }
+  return std::nullopt;
+}
+
+Problem check_match_rule(std::string_view rule, std::size_t index)
+{
+  // Built only for the sentence: valid items are the common case.
+  const auto field = [&] { return indexed("match_rules", index); };
+  if (rule.empty())
+    return field() + " is empty";
+  if (rule.size() > kMaxMatchRuleBytes)
+    return too_long(field(), rule.size(), kMaxMatchRuleBytes) + ": " + quoted_value(rule);
+  if (rule.find('\0') != std::string_view::npos)
+    return field() + " " + quoted_value(rule) + " contains a NUL byte";
+  if (!is_valid_utf8(rule))
+    return field() + " " + quoted_value(rule) + " is not valid UTF-8";
+  return std::nullopt;
+}
+
+Problem check_pending_reply(const v1::PendingReply &reply, std::string_view field,
+                            std::size_t index)
+{
+  // Built only for the sentence: valid items are the common case.
+  const auto item = [&] { return indexed(field, index); };
+  if (!is_valid_unique_name(reply.peer()))
+    return check_unique_name(item() + ".peer", reply.peer());
+  if (reply.serial() == 0)
+    return item() + ".serial is 0, which no message has";
+  if (reply.remaining_timeout_ms() < kNoTimeout)
+    return item() + ".remaining_timeout_ms is " + std::to_string(reply.remaining_timeout_ms()) +
+           "; it must be -1 (no timeout) or at least 0";
+  return std::nullopt;
+}
+
+Problem check_credentials(const v1::Credentials &credentials)
+{
+  if (static_cast<std::size_t>(credentials.gids_size()) > kMaxGids)
+    return too_many("credentials.gids", credentials.gids_size(), kMaxGids);
+  const std::string &label = credentials.security_label();
+  if (label.size() > kMaxSecurityLabelBytes)
+    return too_long("credentials.security_label", label.size(), kMaxSecurityLabelBytes);
+  if (label.find('\0') != std::string::npos)
+    return "credentials.security_label " + quoted_value(label) + " contains a NUL byte";
+  return std::nullopt;
+}
+
+Problem check_queued_message(const v1::QueuedMessage &message, std::size_t index)
+{
+  // Built only for the sentence: valid items are the common case.
+  const auto field = [&] { return indexed("queued", index) + ".marshalled"; };
+  const std::string &bytes = message.marshalled();
+  if (bytes.size() < kMinMessageBytes)
+    return field() + " is " + std::to_string(bytes.size()) + " bytes long, shorter than the " +
+           std::to_string(kMinMessageBytes) + "-byte minimum of a D-Bus message";
+  if (bytes.size() > kMaxMessageBytes)
+    return too_long(field(), bytes.size(), kMaxMessageBytes);
+  const auto endianness = static_cast<unsigned char>(bytes[0]);
+  const auto type = static_cast<unsigned char>(bytes[1]);
+  const auto protocol_version = static_cast<unsigned char>(bytes[3]);
+  if (endianness != 'l' && endianness != 'B')
+    return field() + " starts with byte " + quoted_value(bytes.substr(0, 1)) +
+           ", not an endianness mark ('l' or 'B')";
+  if (type < 1 || type > 4)
+    return field() + " has message type " + std::to_string(type) +
+           "; D-Bus message types are 1 to 4";
+  if (protocol_version != 1)
+    return field() + " has protocol version " + std::to_string(protocol_version) + ", not 1";
+  return std::nullopt;
+}
+
+Problem check_stream_bytes(std::string_view field, std::string_view bytes)
+{
+  if (bytes.size() <= kMaxStreamBytes)
+    return std::nullopt;
+  return too_long(field, bytes.size(), kMaxStreamBytes);
+}
+
+Problem check_frozen_since(std::int64_t usec)
+{
+  if (usec >= 0)
+    return std::nullopt;
+  return "frozen_since_usec is " + std::to_string(usec) + ", before 1970";
+}
+
+bool is_valid_unique_name(std::string_view name) noexcept
+{
+  return name.size() <= kMaxBusNameBytes && name.starts_with(':') &&
+         has_bus_name_elements(name.substr(1), true);
+}
+
+bool is_valid_well_known_name(std::string_view name) noexcept
+{
+  return name.size() <= kMaxBusNameBytes && has_bus_name_elements(name, false);
+}
+
+bool is_valid_utf8(std::string_view text) noexcept
+{
+  const auto *p = reinterpret_cast<const unsigned char *>(text.data());
+  const auto *end = p + text.size();
+  while (p < end) {
+    const auto sequence = utf8_sequence_started_by(*p);
+    if (!sequence || static_cast<std::size_t>(end - p) <= sequence->n_continuation_bytes)
+      return false;
+    char32_t code_point = *p & sequence->lead_bits_mask;
+    for (std::size_t i = 1; i <= sequence->n_continuation_bytes; ++i) {
+      if ((p[i] & 0xc0) != 0x80)
+        return false;
+      code_point = (code_point << 6) | (p[i] & 0x3f);
+    }
+    const bool is_surrogate = code_point >= 0xd800 && code_point <= 0xdfff;
+    // Overlong forms would let one character have several spellings.
+    if (code_point < sequence->min_code_point || code_point > 0x10ffff || is_surrogate)
+      return false;
+    p += sequence->n_continuation_bytes + 1;
+  }
+  return true;
+}
+
+std::string quoted_value(std::string_view value)
+{
+  const std::string_view shown = value.substr(0, kMaxQuotedValueBytes);
+  std::string out = "\"";
+  for (unsigned char c : shown) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (shown.size() < value.size())
+    out += "... (" + std::to_string(value.size()) + " bytes)";
+  return out;
+}
+
+} // namespace dbus_checkpoint::record
