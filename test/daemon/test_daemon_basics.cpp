@@ -3,39 +3,17 @@
 #define BOOST_TEST_MODULE daemon_basics
 #include <boost/test/unit_test.hpp>
 
-#include <memory>
 #include <string>
-#include <systemd/sd-bus.h>
 
+#include "bus_client.hpp"
 #include "private_bus.hpp"
 
 using dcp::test::CommandResult;
 using dcp::test::PrivateSystemBus;
 using dcp::test::run_command;
+using dcp::test::SdBus;
 
 namespace {
-
-struct SdBusDeleter {
-  void operator()(sd_bus *bus) const { sd_bus_flush_close_unref(bus); }
-};
-struct SdBusMessageDeleter {
-  void operator()(sd_bus_message *m) const { sd_bus_message_unref(m); }
-};
-using SdBus = std::unique_ptr<sd_bus, SdBusDeleter>;
-using SdBusMessage = std::unique_ptr<sd_bus_message, SdBusMessageDeleter>;
-
-struct SdBusError {
-  sd_bus_error error = SD_BUS_ERROR_NULL;
-  ~SdBusError() { sd_bus_error_free(&error); }
-};
-
-SdBus open_system_bus()
-{
-  sd_bus *raw = nullptr;
-  int r = sd_bus_open_system(&raw);
-  BOOST_REQUIRE_MESSAGE(r >= 0, "sd_bus_open_system: " << strerror(-r));
-  return SdBus(raw);
-}
 
 struct BusFixture {
   PrivateSystemBus bus;
@@ -54,43 +32,30 @@ BOOST_AUTO_TEST_CASE(version_names_upstream_and_dbus_checkpoint)
 
 BOOST_FIXTURE_TEST_CASE(sd_bus_hello_and_list_names, BusFixture)
 {
-  SdBus client = open_system_bus();
+  SdBus client = dcp::test::open_system_bus();
   const char *unique = nullptr;
   BOOST_REQUIRE_EQUAL(sd_bus_get_unique_name(client.get(), &unique), 0);
   BOOST_TEST(std::string(unique).rfind(":1.", 0) == 0, unique);
 
-  SdBusError error;
-  sd_bus_message *raw = nullptr;
-  int r = sd_bus_call_method(client.get(), "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                             "org.freedesktop.DBus", "ListNames", &error.error, &raw, "");
-  BOOST_REQUIRE_MESSAGE(r >= 0, "ListNames: " << (error.error.message ? error.error.message : ""));
-  SdBusMessage reply(raw);
-  char **names = nullptr;
-  BOOST_REQUIRE_GE(sd_bus_message_read_strv(reply.get(), &names), 0);
+  auto result = dcp::test::call(client.get(), {"org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                              "org.freedesktop.DBus", "ListNames"});
+  BOOST_REQUIRE_MESSAGE(result.ok(), "ListNames: " << result.error_message);
   bool has_bus = false, has_self = false;
-  for (char **n = names; n && *n; n++) {
-    has_bus |= std::string(*n) == "org.freedesktop.DBus";
-    has_self |= std::string(*n) == unique;
-    free(*n);
+  for (const std::string &name : dcp::test::read_string_array(result.reply.get())) {
+    has_bus |= name == "org.freedesktop.DBus";
+    has_self |= name == unique;
   }
-  free(names);
   BOOST_TEST(has_bus);
   BOOST_TEST(has_self);
 }
 
 BOOST_FIXTURE_TEST_CASE(sd_bus_introspect, BusFixture)
 {
-  SdBus client = open_system_bus();
-  SdBusError error;
-  sd_bus_message *raw = nullptr;
-  int r = sd_bus_call_method(client.get(), "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                             "org.freedesktop.DBus.Introspectable", "Introspect", &error.error,
-                             &raw, "");
-  BOOST_REQUIRE_MESSAGE(r >= 0, "Introspect: " << (error.error.message ? error.error.message : ""));
-  SdBusMessage reply(raw);
-  const char *xml = nullptr;
-  BOOST_REQUIRE_GE(sd_bus_message_read(reply.get(), "s", &xml), 0);
-  std::string text(xml);
+  SdBus client = dcp::test::open_system_bus();
+  auto result = dcp::test::call(client.get(), {"org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                              "org.freedesktop.DBus.Introspectable", "Introspect"});
+  BOOST_REQUIRE_MESSAGE(result.ok(), "Introspect: " << result.error_message);
+  std::string text = dcp::test::read_string(result.reply.get());
   BOOST_TEST(text.find("<interface name=\"org.freedesktop.DBus\">") != std::string::npos);
   BOOST_TEST(text.find("<method name=\"Hello\">") != std::string::npos);
 }

@@ -43,6 +43,13 @@ std::pair<UniqueFd, UniqueFd> make_pipe()
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+// Children get stdin, stdout and stderr only: an fd inherited from the
+// test runner (a pipe, say) would make CRIU refuse to dump a service.
+void close_inherited_fds()
+{
+  close_range(3, ~0U, 0);
+}
+
 std::vector<char *> c_argv(const std::vector<std::string> &argv)
 {
   std::vector<char *> out;
@@ -93,6 +100,7 @@ CommandResult run_command(const std::vector<std::string> &argv,
     dup2(err_w.get(), STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, STDIN_FILENO);
+    close_inherited_fds();
     for (const auto &[k, v] : extra_env)
       setenv(k.c_str(), v.c_str(), 1);
     execvp(args[0], args.data());
@@ -159,6 +167,7 @@ ChildProcess::ChildProcess(const std::vector<std::string> &argv, const std::stri
     dup2(devnull, STDIN_FILENO);
     dup2(log.get(), STDOUT_FILENO);
     dup2(log.get(), STDERR_FILENO);
+    close_inherited_fds();
     execvp(args[0], args.data());
     dprintf(STDERR_FILENO, "exec %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
