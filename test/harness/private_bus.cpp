@@ -88,6 +88,8 @@ void PrivateSystemBus::write_config(const Options &options)
   conf = replace_all(conf, R"(<syslog/>)", "");
   conf = replace_all(conf, R"(<standard_system_servicedirs/>)",
                      "<servicedir>" + (dir_ / "services").string() + "</servicedir>");
+  conf = replace_all(conf, R"(<checkpoint_dir>[^<]*</checkpoint_dir>)",
+                     "<checkpoint_dir>" + checkpoint_dir().string() + "</checkpoint_dir>");
   conf = replace_all(conf, R"(<listen>[^<]*</listen>)",
                      "<listen>unix:path=" + socket_path().string() + "</listen>");
   // The host's own configuration must not leak into tests.

@@ -19,7 +19,7 @@ namespace dcp::test {
 class PrivateSystemBus {
  public:
   struct Options {
-    std::string extra_config;   // XML inserted before </busconfig>
+    std::string extra_config;   // XML inserted before </busconfig>, e.g. <limit>s
   };
 
   PrivateSystemBus() : PrivateSystemBus(Options{}) {}
@@ -34,6 +34,8 @@ class PrivateSystemBus {
   std::filesystem::path config_path() const { return dir_ / "system.conf"; }
   std::filesystem::path policy_dir() const { return dir_ / "system.d"; }
   std::filesystem::path log_path() const { return dir_ / "dbus-daemon.log"; }
+  // Where the daemon keeps the records of frozen connections.
+  std::filesystem::path checkpoint_dir() const { return dir_ / "checkpoint"; }
   pid_t pid() const { return daemon_.pid(); }
   std::string log() const { return read_file(log_path()); }
 
