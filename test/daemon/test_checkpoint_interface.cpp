@@ -18,6 +18,7 @@
 #include <dbus-checkpoint/bus-abi.h>
 
 #include "bus_client.hpp"
+#include "checkpoint_calls.hpp"
 #include "private_bus.hpp"
 #include "process.hpp"
 #include "sample_service.hpp"
@@ -27,123 +28,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr const char *kNameFrozen = "org.freedesktop.DBus.Error.NameFrozen";
-constexpr const char *kCheckpointInterface = "org.freedesktop.DBus.Checkpoint";
-
-MethodCall bus_method(const char *interface, const char *member)
-{
-  return {"org.freedesktop.DBus", "/org/freedesktop/DBus", interface, member};
-}
-
-MethodCall checkpoint_method(const char *member)
-{
-  return bus_method(kCheckpointInterface, member);
-}
-
-MethodCall sample_method(const std::string &destination, const char *member,
-                         std::chrono::milliseconds timeout = 10s)
-{
-  return {destination, kSampleObjectPath, kSampleInterface, member, timeout};
-}
-
-std::string freeze(sd_bus *bus, const std::string &name)
-{
-  CallResult r = call(bus, checkpoint_method("Freeze"), "s", name.c_str());
-  BOOST_REQUIRE_MESSAGE(r.ok(), "Freeze " << name << ": " << r.describe());
-  return read_string(r.reply.get());
-}
-
-void thaw(sd_bus *bus, const std::string &id)
-{
-  CallResult r = call(bus, checkpoint_method("Thaw"), "s", id.c_str());
-  BOOST_REQUIRE_MESSAGE(r.ok(), "Thaw " << id << ": " << r.describe());
-}
-
-std::uint64_t sample_uint64(sd_bus *bus, const std::string &destination, const char *member)
-{
-  CallResult r = call(bus, sample_method(destination, member));
-  BOOST_REQUIRE_MESSAGE(r.ok(), member << " on " << destination << ": " << r.describe());
-  return read_uint64(r.reply.get());
-}
-
-bool is_checkpoint_id(const std::string &id)
-{
-  return id.size() == 32 &&
-         id.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-struct FrozenEntry {
-  std::string id;
-  std::string unique_name;
-  std::vector<std::string> names;
-  bool attached = false;
-  std::uint32_t uid = 0;
-  std::uint32_t queued_messages = 0;
-  std::uint64_t dropped_signals = 0;
-};
-
-std::vector<FrozenEntry> list_frozen(sd_bus *bus)
-{
-  CallResult r = call(bus, checkpoint_method("ListFrozen"));
-  BOOST_REQUIRE_MESSAGE(r.ok(), "ListFrozen: " << r.describe());
-  sd_bus_message *m = r.reply.get();
-  std::vector<FrozenEntry> entries;
-  BOOST_REQUIRE_GE(sd_bus_message_enter_container(m, 'a', "(ssasa{sv})"), 0);
-  while (sd_bus_message_enter_container(m, 'r', "ssasa{sv}") > 0) {
-    FrozenEntry e;
-    e.id = read_string(m);
-    e.unique_name = read_string(m);
-    e.names = read_string_array(m);
-    BOOST_REQUIRE_GE(sd_bus_message_enter_container(m, 'a', "{sv}"), 0);
-    while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-      const char *key = nullptr;
-      BOOST_REQUIRE_GE(sd_bus_message_read(m, "s", &key), 0);
-      std::string k = key;
-      if (k == "attached") {
-        int b = 0;
-        BOOST_REQUIRE_GE(sd_bus_message_read(m, "v", "b", &b), 0);
-        e.attached = b;
-      } else if (k == "uid") {
-        BOOST_REQUIRE_GE(sd_bus_message_read(m, "v", "u", &e.uid), 0);
-      } else if (k == "queued_messages") {
-        BOOST_REQUIRE_GE(sd_bus_message_read(m, "v", "u", &e.queued_messages), 0);
-      } else if (k == "dropped_signals") {
-        BOOST_REQUIRE_GE(sd_bus_message_read(m, "v", "t", &e.dropped_signals), 0);
-      } else {
-        BOOST_REQUIRE_GE(sd_bus_message_skip(m, "v"), 0);
-      }
-      BOOST_REQUIRE_GE(sd_bus_message_exit_container(m), 0);
-    }
-    BOOST_REQUIRE_GE(sd_bus_message_exit_container(m), 0);
-    BOOST_REQUIRE_GE(sd_bus_message_exit_container(m), 0);
-    entries.push_back(std::move(e));
-  }
-  return entries;
-}
-
-std::vector<std::string> signal_args(const std::vector<SdBusMessage> &signals, const char *member)
-{
-  std::vector<std::string> out;
-  for (const auto &s : signals) {
-    if (std::string(sd_bus_message_get_member(s.get())) != member)
-      continue;
-    sd_bus_message_rewind(s.get(), 1);
-    std::string name = read_string(s.get());
-    std::string owner = read_string(s.get());
-    out.push_back(name + " " + owner);
-  }
-  return out;
-}
-
-bool name_has_owner(sd_bus *bus, const std::string &name)
-{
-  CallResult r = call(bus, bus_method("org.freedesktop.DBus", "NameHasOwner"), "s", name.c_str());
-  BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
-  int has = 0;
-  BOOST_REQUIRE_GE(sd_bus_message_read(r.reply.get(), "b", &has), 0);
-  return has;
-}
 
 struct Fixture {
   PrivateSystemBus bus;

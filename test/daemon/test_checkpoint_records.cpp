@@ -1,0 +1,307 @@
+// Records of frozen connections outlive the bus (bus-patches 0006, 0007):
+// a daemon killed with SIGKILL and started again with the same checkpoint
+// directory gives every frozen connection back, detached, under the same
+// unique name and names; Import adopts a record from bytes and refuses a
+// bad one with a clear error, changing nothing.
+#define BOOST_TEST_MODULE checkpoint_records
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <dbus-checkpoint/bus-abi.h>
+
+#include "bus_client.hpp"
+#include "checkpoint_calls.hpp"
+#include "frozen_connection.pb.h"
+#include "private_bus.hpp"
+#include "sample_service.hpp"
+
+using namespace dcp::test;
+using namespace std::chrono_literals;
+namespace v1 = dbus_checkpoint::v1;
+
+namespace {
+
+constexpr const char *kImportedName = "org.dbuscheckpoint.Imported";
+constexpr const char *kImportedId = "0123456789abcdef0123456789abcdef";
+constexpr const char *kImportedUnique = ":1.4242";
+
+CallResult import_bytes(sd_bus *bus, const std::string &bytes)
+{
+  return call(bus, checkpoint_method("Import"), [&](sd_bus_message *m) {
+    return sd_bus_message_append_array(m, 'y', bytes.data(), bytes.size());
+  });
+}
+
+std::string export_bytes(sd_bus *bus, const std::string &id)
+{
+  CallResult r = call(bus, checkpoint_method("Export"), "s", id.c_str());
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+  const void *bytes = nullptr;
+  size_t n_bytes = 0;
+  BOOST_REQUIRE_GE(sd_bus_message_read_array(r.reply.get(), 'y', &bytes, &n_bytes), 0);
+  return std::string(static_cast<const char *>(bytes), n_bytes);
+}
+
+// A queued signal in wire format: Poke, little endian, NO_REPLY_EXPECTED,
+// serial 7, no body; header fields PATH, INTERFACE, MEMBER (69 bytes).
+std::string queued_signal_bytes()
+{
+  static const unsigned char kPoke[] = {
+      'l', 4, 1, 1, 0, 0, 0, 0, 7, 0, 0, 0, 69, 0, 0, 0,
+      1, 1, 'o', 0, 1, 0, 0, 0, '/', 0, 0, 0, 0, 0, 0, 0,
+      2, 1, 's', 0, 26, 0, 0, 0, 'o', 'r', 'g', '.', 'd', 'b', 'u', 's', 'c', 'h', 'e', 'c',
+      'k', 'p', 'o', 'i', 'n', 't', '.', 'S', 'a', 'm', 'p', 'l', 'e', '1', 0, 0, 0, 0, 0, 0,
+      3, 1, 's', 0, 4, 0, 0, 0, 'P', 'o', 'k', 'e', 0, 0, 0, 0};
+  return std::string(reinterpret_cast<const char *>(kPoke), sizeof kPoke);
+}
+
+v1::FrozenConnection valid_record()
+{
+  v1::FrozenConnection r;
+  r.set_format_version(1);
+  r.set_checkpoint_id(kImportedId);
+  r.set_unique_name(kImportedUnique);
+  v1::OwnedName *name = r.add_names();
+  name->set_name(kImportedName);
+  r.add_match_rules("type='signal',interface='org.dbuscheckpoint.Sample1',member='Poke'");
+  r.mutable_credentials()->set_uid(0);
+  r.set_frozen_since_usec(1'700'000'000'000'000);
+  return r;
+}
+
+std::string serialized(const v1::FrozenConnection &r)
+{
+  std::string bytes;
+  BOOST_REQUIRE(r.SerializeToString(&bytes));
+  return bytes;
+}
+
+struct Fixture {
+  PrivateSystemBus bus;
+  SdBus admin = open_system_bus();
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(frozen_connections_survive_a_daemon_crash_and_restart)
+{
+  PrivateSystemBus bus;
+  std::string id;
+  std::string unique;
+  {
+    SdBus admin = open_system_bus();
+    SampleService service(SampleKind::SdBus, bus);
+    unique = service.unique_name();
+    BOOST_TEST(sample_uint64(admin.get(), kSampleDefaultName, "Increment") == 1u);
+    id = freeze(admin.get(), kSampleDefaultName);
+    bus.kill_hard();  // as a crash or a power cut would
+  }
+  BOOST_REQUIRE(std::filesystem::exists(bus.checkpoint_dir() / (id + ".record")));
+
+  bus.start();
+  SdBus admin = open_system_bus();
+  auto frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].id == id);
+  BOOST_TEST(frozen[0].unique_name == unique);
+  BOOST_TEST(frozen[0].names == std::vector<std::string>{kSampleDefaultName});
+  BOOST_TEST(!frozen[0].attached);
+  BOOST_TEST(name_has_owner(admin.get(), kSampleDefaultName));
+  BOOST_TEST(name_has_owner(admin.get(), unique));
+
+  CallResult r = call(admin.get(), sample_method(kSampleDefaultName, "Get"));
+  BOOST_TEST(r.error_name == kNameFrozen, r.describe());
+
+  // Its unique name is never handed to a new client.
+  std::vector<SdBus> clients;
+  for (int i = 0; i < 8; i++) {
+    clients.push_back(open_system_bus());
+    const char *name = nullptr;
+    BOOST_REQUIRE_GE(sd_bus_get_unique_name(clients.back().get(), &name), 0);
+    BOOST_TEST(name != unique);
+  }
+
+  // Its match rules came back: a Poke signal is queued for it, and the
+  // queue is in the record, so it survives another crash.
+  BOOST_REQUIRE_GE(sd_bus_emit_signal(admin.get(), "/", kSampleInterface, "Poke", ""), 0);
+  BOOST_REQUIRE_GE(sd_bus_flush(admin.get()), 0);
+  BOOST_TEST(wait_until([&] { return list_frozen(admin.get()).at(0).queued_messages == 1u; }, 5s));
+  clients.clear();
+  admin.reset();
+  bus.kill_hard();
+  bus.start();
+  admin = open_system_bus();
+  frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].queued_messages == 1u);
+
+  CallResult discarded = call(admin.get(), checkpoint_method("Discard"), "s", id.c_str());
+  BOOST_REQUIRE_MESSAGE(discarded.ok(), discarded.describe());
+  BOOST_TEST(wait_until([&] { return !name_has_owner(admin.get(), kSampleDefaultName); }, 5s));
+  BOOST_TEST(!std::filesystem::exists(bus.checkpoint_dir() / (id + ".record")));
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_record_does_not_stop_the_daemon)
+{
+  PrivateSystemBus bus;
+  {
+    SdBus admin = open_system_bus();
+    CallResult r = import_bytes(admin.get(), serialized(valid_record()));
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+  }
+  bus.kill_hard();
+  std::ofstream(bus.checkpoint_dir() / "ffffffffffffffffffffffffffffffff.record") << "garbage";
+  bus.start();
+  SdBus admin = open_system_bus();
+  auto frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].id == kImportedId);
+  BOOST_TEST(bus.log().find("Ignoring checkpoint record") != std::string::npos, bus.log());
+}
+
+BOOST_FIXTURE_TEST_CASE(import_adopts_a_record_and_export_gives_it_back, Fixture)
+{
+  v1::FrozenConnection record = valid_record();
+  *record.add_queued()->mutable_marshalled() = queued_signal_bytes();
+  CallResult imported = import_bytes(admin.get(), serialized(record));
+  BOOST_REQUIRE_MESSAGE(imported.ok(), imported.describe());
+  BOOST_TEST(read_string(imported.reply.get()) == kImportedId);
+
+  auto frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].unique_name == kImportedUnique);
+  BOOST_TEST(frozen[0].names == std::vector<std::string>{kImportedName});
+  BOOST_TEST(!frozen[0].attached);
+  BOOST_TEST(frozen[0].queued_messages == 1u);
+  CallResult r = call(admin.get(), sample_method(kImportedName, "Get"));
+  BOOST_TEST(r.error_name == kNameFrozen, r.describe());
+  BOOST_TEST(std::filesystem::exists(bus.checkpoint_dir() / (std::string(kImportedId) + ".record")));
+
+  v1::FrozenConnection exported;
+  BOOST_REQUIRE(exported.ParseFromString(export_bytes(admin.get(), kImportedId)));
+  BOOST_TEST(exported.unique_name() == kImportedUnique);
+  BOOST_REQUIRE_EQUAL(exported.names_size(), 1);
+  BOOST_TEST(exported.names(0).name() == kImportedName);
+  BOOST_REQUIRE_EQUAL(exported.match_rules_size(), 1);
+  BOOST_TEST(exported.match_rules(0).find("member='Poke'") != std::string::npos);
+  BOOST_TEST(exported.queued_size() == 1);
+  BOOST_TEST(exported.credentials().uid() == 0u);
+
+  CallResult again = import_bytes(admin.get(), serialized(record));
+  BOOST_TEST(!again.ok());
+  BOOST_TEST(again.error_message.find("already") != std::string::npos, again.describe());
+}
+
+BOOST_FIXTURE_TEST_CASE(export_discard_import_round_trip, Fixture)
+{
+  SampleService service(SampleKind::PythonDbus, bus);
+  std::string id = freeze(admin.get(), kSampleDefaultName);
+  std::string bytes = export_bytes(admin.get(), id);
+  service.stop();
+  BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).at(0).attached; }, 5s));
+  CallResult discarded = call(admin.get(), checkpoint_method("Discard"), "s", id.c_str());
+  BOOST_REQUIRE_MESSAGE(discarded.ok(), discarded.describe());
+  BOOST_REQUIRE(wait_until([&] { return !name_has_owner(admin.get(), kSampleDefaultName); }, 5s));
+
+  CallResult imported = import_bytes(admin.get(), bytes);
+  BOOST_REQUIRE_MESSAGE(imported.ok(), imported.describe());
+  BOOST_TEST(read_string(imported.reply.get()) == id);
+  BOOST_TEST(name_has_owner(admin.get(), kSampleDefaultName));
+  BOOST_TEST(name_has_owner(admin.get(), service.unique_name()));
+  BOOST_TEST(list_frozen(admin.get()).at(0).unique_name == service.unique_name());
+}
+
+// Each bad record is refused with a message naming what is wrong, and
+// leaves no frozen connection, name or record behind.
+BOOST_FIXTURE_TEST_CASE(import_rejects_bad_records, Fixture)
+{
+  SampleService owner(SampleKind::SdBus, bus);
+  const char *admin_unique = nullptr;
+  BOOST_REQUIRE_GE(sd_bus_get_unique_name(admin.get(), &admin_unique), 0);
+
+  using Mutation = std::function<void(v1::FrozenConnection &)>;
+  struct BadRecord {
+    const char *what;
+    const char *expected_text;  // in the error message
+    Mutation mutate;
+    std::string bytes_override = {};
+  };
+  std::string valid = serialized(valid_record());
+  std::vector<BadRecord> cases = {
+      {"empty input", "format_version", {}, std::string()},
+      {"garbage", "not a valid", {}, std::string("\xff\xff\xff\xff", 4)},
+      {"truncated record", "", {}, valid.substr(0, valid.size() / 2)},
+      {"format version 2", "format_version", [](auto &r) { r.set_format_version(2); }},
+      {"upper-case id", "checkpoint_id",
+       [](auto &r) { r.set_checkpoint_id("0123456789ABCDEF0123456789ABCDEF"); }},
+      {"short id", "checkpoint_id", [](auto &r) { r.set_checkpoint_id("0123"); }},
+      {"unique name without colon", "unique_name", [](auto &r) { r.set_unique_name("1.42"); }},
+      {"name org.freedesktop.DBus", "org.freedesktop.DBus",
+       [](auto &r) { r.mutable_names(0)->set_name("org.freedesktop.DBus"); }},
+      {"a unique name as owned name", "names",
+       [](auto &r) { r.mutable_names(0)->set_name(":1.7"); }},
+      {"name listed twice", "names", [](auto &r) { r.add_names()->set_name(kImportedName); }},
+      {"invalid name", "names", [](auto &r) { r.mutable_names(0)->set_name("1abc.def"); }},
+      {"unknown name flags", "flags", [](auto &r) { r.mutable_names(0)->set_flags(0x10); }},
+      {"empty match rule", "match_rules", [](auto &r) { r.set_match_rules(0, ""); }},
+      {"unparsable match rule", "", [](auto &r) { r.set_match_rules(0, "type='nonsense'"); }},
+      {"reply serial 0", "serial",
+       [](auto &r) {
+         auto *p = r.add_replies_owed_by_connection();
+         p->set_peer(":1.9");
+         p->set_serial(0);
+       }},
+      {"reply peer not unique", "peer",
+       [](auto &r) {
+         auto *p = r.add_replies_owed_to_connection();
+         p->set_peer("org.example.Peer");
+         p->set_serial(3);
+       }},
+      {"no credentials", "credentials", [](auto &r) { r.clear_credentials(); }},
+      {"security label with NUL", "security_label",
+       [](auto &r) { r.mutable_credentials()->set_security_label(std::string("a\0b", 3)); }},
+      {"queued message too short", "queued",
+       [](auto &r) { r.add_queued()->set_marshalled("l\x04\x01\x01"); }},
+      {"queued message of type 9", "queued",
+       [](auto &r) {
+         std::string m = queued_signal_bytes();
+         m[1] = 9;
+         r.add_queued()->set_marshalled(m);
+       }},
+      {"negative frozen_since", "frozen_since", [](auto &r) { r.set_frozen_since_usec(-5); }},
+      {"name owned by a running service", "owned by",
+       [](auto &r) { r.mutable_names(0)->set_name(kSampleDefaultName); }},
+      {"unique name in use", "in use", [&](auto &r) { r.set_unique_name(admin_unique); }},
+      {"owner not allowed to own the name", "",
+       [](auto &r) { r.mutable_credentials()->set_uid(65534); }},
+  };
+
+  for (const BadRecord &bad : cases) {
+    BOOST_TEST_CONTEXT(bad.what)
+    {
+      std::string bytes = bad.bytes_override;
+      if (bad.mutate) {
+        v1::FrozenConnection record = valid_record();
+        bad.mutate(record);
+        bytes = serialized(record);
+      }
+      CallResult r = import_bytes(admin.get(), bytes);
+      BOOST_TEST_MESSAGE(bad.what << ": " << r.error_name << ": " << r.error_message);
+      BOOST_TEST(!r.ok());
+      BOOST_TEST(!r.error_message.empty());
+      BOOST_TEST(r.error_message.find(bad.expected_text) != std::string::npos, r.error_message);
+      BOOST_TEST(list_frozen(admin.get()).empty());
+      BOOST_TEST(wait_until([&] { return !name_has_owner(admin.get(), kImportedName); }, 5s));
+      BOOST_TEST(wait_until([&] { return !name_has_owner(admin.get(), kImportedUnique); }, 5s));
+      BOOST_TEST(!std::filesystem::exists(bus.checkpoint_dir() / (std::string(kImportedId) + ".record")));
+    }
+  }
+  BOOST_TEST(cases.size() >= 20u);
+  BOOST_TEST(sample_uint64(admin.get(), kSampleDefaultName, "Increment") == 1u,
+             "the running service kept its name");
+}

@@ -1,0 +1,42 @@
+// Calls to org.freedesktop.DBus.Checkpoint and the sample services, for
+// tests: each REQUIREs success where its name says it does.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bus_client.hpp"
+
+namespace dcp::test {
+
+inline constexpr const char *kNameFrozen = "org.freedesktop.DBus.Error.NameFrozen";
+inline constexpr const char *kCheckpointInterface = "org.freedesktop.DBus.Checkpoint";
+
+MethodCall bus_method(const char *interface, const char *member);
+MethodCall checkpoint_method(const char *member);
+MethodCall sample_method(const std::string &destination, const char *member,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+std::string freeze(sd_bus *bus, const std::string &name);  // the checkpoint id
+void thaw(sd_bus *bus, const std::string &id);
+std::uint64_t sample_uint64(sd_bus *bus, const std::string &destination, const char *member);
+bool is_checkpoint_id(const std::string &id);
+bool name_has_owner(sd_bus *bus, const std::string &name);
+
+struct FrozenEntry {
+  std::string id;
+  std::string unique_name;
+  std::vector<std::string> names;
+  bool attached = false;
+  std::uint32_t uid = 0;
+  std::uint32_t queued_messages = 0;
+  std::uint64_t dropped_signals = 0;
+};
+std::vector<FrozenEntry> list_frozen(sd_bus *bus);
+
+// "name owner" of each NameFrozen or NameThawed signal (member) received.
+std::vector<std::string> signal_args(const std::vector<SdBusMessage> &signals, const char *member);
+
+} // namespace dcp::test
