@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -323,7 +324,8 @@ BOOST_FIXTURE_TEST_CASE(unprivileged_callers_are_refused, Fixture)
            {"org.freedesktop.DBus.Checkpoint.ListFrozen"},
            {"org.freedesktop.DBus.Checkpoint.Thaw", "string:" + id},
            {"org.freedesktop.DBus.Checkpoint.Discard", "string:" + id},
-           {"org.freedesktop.DBus.Checkpoint.Export", "string:" + id}}) {
+           {"org.freedesktop.DBus.Checkpoint.Export", "string:" + id},
+           {"org.freedesktop.DBus.Checkpoint.Import", "array:byte:1,2,3"}}) {
     CommandResult r = as_nobody(args);
     BOOST_TEST(!r.ok(), args[0]);
     BOOST_TEST(r.err.find("org.freedesktop.DBus.Error.AccessDenied") != std::string::npos,
@@ -504,4 +506,45 @@ BOOST_FIXTURE_TEST_CASE(export_returns_the_record, Fixture)
   BOOST_TEST(pid == static_cast<uint32_t>(service.pid()));
   free(error);
   thaw(admin.get(), id);
+}
+
+// A frozen name stays owned, so a call never activates a second instance
+// of its service, even with a .service file for it: the caller gets
+// NameFrozen, not an activation attempt (which would fail here, there is
+// no setuid launch helper in a test bus).
+BOOST_FIXTURE_TEST_CASE(frozen_activatable_name_is_not_activated_again, Fixture)
+{
+  std::ofstream(bus.dir() / "services" / "org.dbuscheckpoint.Sample.service")
+      << "[D-BUS Service]\nName=org.dbuscheckpoint.Sample\nExec=/bin/false\nUser=root\n";
+  CallResult reloaded = call(admin.get(), bus_method("org.freedesktop.DBus", "ReloadConfig"));
+  BOOST_REQUIRE_MESSAGE(reloaded.ok(), reloaded.describe());
+  CallResult activatable = call(admin.get(), bus_method("org.freedesktop.DBus", "ListActivatableNames"));
+  auto names = read_string_array(activatable.reply.get());
+  BOOST_REQUIRE((std::find(names.begin(), names.end(), kSampleDefaultName) != names.end()));
+
+  // Unowned, the name is activated (and that fails here): what a frozen
+  // name must never lead to.
+  CallResult unowned = call(admin.get(), sample_method(kSampleDefaultName, "Get"));
+  BOOST_TEST_MESSAGE("unowned: " << unowned.describe());
+  BOOST_REQUIRE(!unowned.ok());
+  BOOST_REQUIRE(unowned.error_name != kNameFrozen);
+  BOOST_REQUIRE(bus.log().find("Activating") != std::string::npos);
+  auto activations = [&] {
+    std::string log = bus.log();
+    size_t n = 0;
+    for (auto at = log.find("Activating"); at != std::string::npos; at = log.find("Activating", at + 1))
+      n++;
+    return n;
+  };
+  const size_t activations_before = activations();
+
+  SampleService service(SampleKind::SdBus, bus);
+  std::string id = freeze(admin.get(), kSampleDefaultName);
+  CallResult r = call(admin.get(), sample_method(kSampleDefaultName, "Get"));
+  BOOST_TEST(r.error_name == kNameFrozen, r.describe());
+  kill(service.pid(), SIGKILL);
+  BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).at(0).attached; }, 5s));
+  r = call(admin.get(), sample_method(kSampleDefaultName, "Get"));
+  BOOST_TEST(r.error_name == kNameFrozen, "detached: " << r.describe());
+  BOOST_TEST(activations() == activations_before, bus.log());
 }
