@@ -36,6 +36,7 @@ dcp_require_pkg(PROTOBUF protobuf-lite libprotobuf-dev)
 dcp_require_pkg(LIBSYSTEMD libsystemd libsystemd-dev)
 dcp_require_pkg(EXPAT expat libexpat1-dev)
 dcp_require_pkg(LIBCAPNG libcap-ng libcap-ng-dev)
+dcp_require_pkg(LIBDBUS dbus-1 libdbus-1-dev)  # raw-socket tests marshal with libdbus
 
 find_package(Boost 1.74 COMPONENTS unit_test_framework)
 if(NOT Boost_UNIT_TEST_FRAMEWORK_FOUND)

@@ -21,6 +21,7 @@ packages=(
   libbsd-dev python3-protobuf libnftables-dev libgnutls28-dev uuid-dev iproute2
   # real client libraries and tools used by the tests
   python3-dbus python3-gi gir1.2-glib-2.0 libglib2.0-bin dbus-bin systemd
+  libdbus-1-dev                  # libdbus marshalling for raw-socket tests
   procps util-linux
 )
 

@@ -1,0 +1,246 @@
+// Reattach (bus-patches 0008, 0009), played the way the CRIU plugin plays
+// it but with bare sockets: a client's connection is frozen, its socket
+// closes (as `criu dump` closes it), and a new socket that says Reattach
+// instead of Hello continues the same connection — unique name, names,
+// match rules — with the bytes it had not read sent again first, then the
+// queue, and a message it had half written completed by the new socket.
+#define BOOST_TEST_MODULE checkpoint_reattach
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <thread>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus_client.hpp"
+#include "checkpoint_calls.hpp"
+#include "private_bus.hpp"
+#include "process.hpp"
+#include "raw_bus_socket.hpp"
+
+using namespace dcp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char *kRawName = "org.dbuscheckpoint.Raw";
+constexpr const char *kPokeRule = "type='signal',interface='org.dbuscheckpoint.Sample1',member='Poke'";
+
+Message reattach_call(const std::string &id, const std::string &unread)
+{
+  Message m = new_bus_call("org.freedesktop.DBus.Checkpoint", "Reattach");
+  DBusMessageIter iter, dict, entry, variant, bytes;
+  dbus_message_iter_init_append(m.get(), &iter);
+  const char *id_str = id.c_str();
+  dbus_message_iter_append_basic(&iter, DBUS_TYPE_STRING, &id_str);
+  dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "{sv}", &dict);
+  dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, nullptr, &entry);
+  const char *key = "Unread";
+  dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &key);
+  dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "ay", &variant);
+  dbus_message_iter_open_container(&variant, DBUS_TYPE_ARRAY, "y", &bytes);
+  const char *data = unread.data();
+  dbus_message_iter_append_fixed_array(&bytes, DBUS_TYPE_BYTE, &data, static_cast<int>(unread.size()));
+  dbus_message_iter_close_container(&variant, &bytes);
+  dbus_message_iter_close_container(&entry, &variant);
+  dbus_message_iter_close_container(&dict, &entry);
+  dbus_message_iter_close_container(&iter, &dict);
+  return m;
+}
+
+std::string error_name(DBusMessage *reply)
+{
+  return dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR ? dbus_message_get_error_name(reply)
+                                                                 : std::string();
+}
+
+// A raw client with a name and a match rule, as a service would have.
+struct RawService {
+  explicit RawService(const PrivateSystemBus &bus) : socket(bus.socket_path())
+  {
+    socket.authenticate();
+    unique_name = socket.hello();
+    Message request = new_bus_call("org.freedesktop.DBus", "RequestName");
+    const char *name = kRawName;
+    dbus_uint32_t flags = 0;
+    dbus_message_append_args(request.get(), DBUS_TYPE_STRING, &name, DBUS_TYPE_UINT32, &flags,
+                             DBUS_TYPE_INVALID);
+    BOOST_REQUIRE(error_name(socket.call(request.get()).get()).empty());
+    Message add_match = new_bus_call("org.freedesktop.DBus", "AddMatch");
+    const char *rule = kPokeRule;
+    dbus_message_append_args(add_match.get(), DBUS_TYPE_STRING, &rule, DBUS_TYPE_INVALID);
+    BOOST_REQUIRE(error_name(socket.call(add_match.get()).get()).empty());
+  }
+  RawBusSocket socket;
+  std::string unique_name;
+};
+
+void emit_poke(sd_bus *bus)
+{
+  BOOST_REQUIRE_GE(sd_bus_emit_signal(bus, "/", "org.dbuscheckpoint.Sample1", "Poke", ""), 0);
+  BOOST_REQUIRE_GE(sd_bus_flush(bus), 0);
+}
+
+struct Fixture {
+  PrivateSystemBus bus;
+  SdBus admin = open_system_bus();
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(reattach_continues_the_connection_on_a_new_socket, Fixture)
+{
+  RawService service(bus);
+
+  // A signal reaches its socket and stays there unread.
+  emit_poke(admin.get());
+  BOOST_REQUIRE(wait_until([&] { return service.socket.bytes_in_socket() > 0; }, 5s));
+  std::this_thread::sleep_for(50ms);
+
+  std::string id = freeze(admin.get(), kRawName);
+  emit_poke(admin.get());  // queued in the bus
+  BOOST_REQUIRE(wait_until([&] { return list_frozen(admin.get()).at(0).queued_messages == 1u; }, 5s));
+
+  // It had written half a call when it was stopped.
+  Message list_names = new_bus_call("org.freedesktop.DBus", "ListNames");
+  std::string call_bytes = marshal(list_names.get(), 100);
+  service.socket.send_bytes(call_bytes.substr(0, 10));
+  std::this_thread::sleep_for(100ms);
+
+  // The plugin's part at dump: peek the unread bytes; then the socket closes.
+  std::string unread = service.socket.peek_unread();
+  BOOST_REQUIRE(!unread.empty());
+  service.socket.close();
+  BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).at(0).attached; }, 5s));
+
+  // The plugin's part at restore: a new socket, Reattach instead of Hello.
+  RawBusSocket restored(bus.socket_path().string());
+  restored.authenticate();
+  Message reattach = reattach_call(id, unread);
+  Message reply = restored.call(reattach.get());
+  BOOST_REQUIRE_MESSAGE(dbus_message_get_type(reply.get()) == DBUS_MESSAGE_TYPE_METHOD_RETURN,
+                        "Reattach: " << error_name(reply.get()));
+  auto frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].attached);
+  BOOST_TEST(frozen[0].unique_name == service.unique_name);
+  CallResult still = call(admin.get(), sample_method(kRawName, "Get"));
+  BOOST_TEST(still.error_name == kNameFrozen, "frozen until Thaw: " << still.describe());
+
+  // The client finishes the call it had started.
+  restored.send_bytes(call_bytes.substr(10));
+  thaw(admin.get(), id);
+
+  // Its stream continues at the same byte: first what it had not read...
+  BOOST_TEST(restored.read_exactly(unread.size()) == unread);
+  // ...then the queue, then the answer to the call it completed.
+  Message queued = restored.receive();
+  BOOST_TEST(dbus_message_is_signal(queued.get(), "org.dbuscheckpoint.Sample1", "Poke"));
+  Message names_reply = restored.receive();
+  BOOST_TEST(dbus_message_get_reply_serial(names_reply.get()) == 100u);
+  BOOST_TEST(error_name(names_reply.get()).empty(), error_name(names_reply.get()));
+
+  // Calls to its name reach the new socket; its answer reaches the caller.
+  std::string answer;
+  sd_bus_slot *raw_slot = nullptr;
+  BOOST_REQUIRE_GE(sd_bus_call_method_async(
+                       admin.get(), &raw_slot, kRawName, "/org/dbuscheckpoint/Sample",
+                       "org.dbuscheckpoint.Sample1", "Echo",
+                       [](sd_bus_message *m, void *userdata, sd_bus_error *) {
+                         const char *text = nullptr;
+                         if (sd_bus_message_read(m, "s", &text) >= 0)
+                           *static_cast<std::string *>(userdata) = text;
+                         return 0;
+                       },
+                       &answer, "s", "hello"),
+                   0);
+  SdBusSlot slot(raw_slot);
+  BOOST_REQUIRE_GE(sd_bus_flush(admin.get()), 0);
+  Message incoming = restored.receive();
+  BOOST_REQUIRE(dbus_message_is_method_call(incoming.get(), "org.dbuscheckpoint.Sample1", "Echo"));
+  Message echo = Message(dbus_message_new_method_return(incoming.get()));
+  const char *text = "hello again";
+  dbus_message_append_args(echo.get(), DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID);
+  restored.send_bytes(marshal(echo.get(), 101));
+  BOOST_REQUIRE(process_until(admin.get(), [&] { return !answer.empty(); }, 5s));
+  BOOST_TEST(answer == "hello again");
+  BOOST_TEST(list_frozen(admin.get()).empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(reattach_after_a_daemon_restart, Fixture)
+{
+  std::string id;
+  std::string unique;
+  {
+    RawService service(bus);
+    unique = service.unique_name;
+    id = freeze(admin.get(), kRawName);
+    admin.reset();
+    bus.kill_hard();
+  }
+  bus.start();
+  admin = open_system_bus();
+  BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).empty(); }, 5s));
+  emit_poke(admin.get());
+  BOOST_REQUIRE(wait_until([&] { return list_frozen(admin.get()).at(0).queued_messages == 1u; }, 5s));
+
+  RawBusSocket restored(bus.socket_path().string());
+  restored.authenticate();
+  Message reattach = reattach_call(id, "");
+  Message reply = restored.call(reattach.get());
+  BOOST_REQUIRE_MESSAGE(error_name(reply.get()).empty(), error_name(reply.get()));
+  thaw(admin.get(), id);
+  Message queued = restored.receive();
+  BOOST_TEST(dbus_message_is_signal(queued.get(), "org.dbuscheckpoint.Sample1", "Poke"));
+
+  Message get_owner = new_bus_call("org.freedesktop.DBus", "GetNameOwner");
+  const char *name = kRawName;
+  dbus_message_append_args(get_owner.get(), DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID);
+  restored.send_bytes(marshal(get_owner.get(), 500));
+  Message owner = restored.receive();
+  while (dbus_message_get_reply_serial(owner.get()) != 500u)
+    owner = restored.receive();
+  const char *owner_name = nullptr;
+  BOOST_REQUIRE(dbus_message_get_args(owner.get(), nullptr, DBUS_TYPE_STRING, &owner_name,
+                                      DBUS_TYPE_INVALID));
+  BOOST_TEST(owner_name == unique);
+}
+
+BOOST_FIXTURE_TEST_CASE(reattach_is_refused_when_it_must_be, Fixture)
+{
+  RawService service(bus);
+  std::string id = freeze(admin.get(), kRawName);
+
+  auto reattach_error = [&](const std::string &checkpoint, bool hello_first) {
+    RawBusSocket s(bus.socket_path().string());
+    s.authenticate();
+    if (hello_first)
+      s.hello();
+    Message m = reattach_call(checkpoint, "");
+    return error_name(s.call(m.get()).get());
+  };
+  BOOST_TEST(reattach_error("ffffffffffffffffffffffffffffffff", false) ==
+             "org.freedesktop.DBus.Error.InvalidArgs");
+  BOOST_TEST(reattach_error(id, false) == "org.freedesktop.DBus.Error.Failed", "still attached");
+
+  service.socket.close();
+  BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).at(0).attached; }, 5s));
+  BOOST_TEST(reattach_error(id, true) == "org.freedesktop.DBus.Error.Failed", "after Hello");
+
+  // An unprivileged user may not take over root's connection.
+  pid_t child = fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+      _exit(3);
+    try {
+      _exit(reattach_error(id, false) == "org.freedesktop.DBus.Error.AccessDenied" ? 0 : 1);
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "nobody's Reattach: status " << status);
+  BOOST_TEST(!list_frozen(admin.get()).at(0).attached, "refusals changed nothing");
+}
