@@ -1,0 +1,61 @@
+// A client of the bus's org.freedesktop.DBus.Checkpoint interface
+// (DESIGN.md §1): one connection, typed results, no exceptions out.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bus-client/result.hpp"
+#include "bus-client/sd_bus_handles.hpp"
+
+namespace dbus_checkpoint::bus_client {
+
+// Which bus to talk to: the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the
+// standard socket) unless an address is given.
+struct BusAddress {
+  std::string address;  // a D-Bus address ("unix:path=..."); empty: the system bus
+  std::string describe() const { return address.empty() ? "the system bus" : address; }
+};
+
+// One entry of ListFrozen: a(ssasa{sv}).  Details the bus did not send
+// keep these defaults.
+struct FrozenConnection {
+  std::string id;
+  std::string unique_name;
+  std::vector<std::string> names;  // well-known names
+  bool attached = false;           // its process still has the socket
+  std::int64_t since_usec = 0;     // CLOCK_REALTIME, when it froze
+  std::uint32_t uid = 0;
+  std::uint32_t pid = 0;
+  std::uint32_t queued_messages = 0;
+  std::uint64_t queued_bytes = 0;
+  std::uint64_t dropped_signals = 0;
+};
+
+class CheckpointBus {
+ public:
+  // Connects and says Hello, so that a bus that is not there fails here.
+  static Result<CheckpointBus> connect(const BusAddress &where);
+
+  Result<std::string> freeze(const std::string &name);  // → checkpoint id
+  Result<void> thaw(const std::string &checkpoint_id);
+  Result<void> discard(const std::string &checkpoint_id);
+  Result<std::vector<std::uint8_t>> export_record(const std::string &checkpoint_id);
+  Result<std::vector<FrozenConnection>> list_frozen();
+
+  // org.freedesktop.DBus.GetConnectionUnixProcessID: the pid of the
+  // connection that owns `name`.
+  Result<std::uint32_t> connection_pid(const std::string &name);
+
+ private:
+  explicit CheckpointBus(SdBus bus) : bus_(std::move(bus)) {}
+  // Calls a member of the bus driver with one string argument (or none
+  // when `argument` is null).
+  Result<SdBusMessage> call_bus(const char *interface, const char *member,
+                                const char *argument = nullptr);
+
+  SdBus bus_;
+};
+
+} // namespace dbus_checkpoint::bus_client

@@ -1,0 +1,45 @@
+// Processes as /proc shows them: one process, or a process and all its
+// descendants.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <sys/types.h>
+#include <vector>
+
+#include "bus-client/result.hpp"
+
+namespace dbus_checkpoint::cli {
+
+// A process, told apart from a later one with the same pid by its start
+// time (clock ticks after boot, /proc/PID/stat field 22).
+struct ProcessId {
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+  bool operator==(const ProcessId &) const = default;
+};
+
+struct ProcessInfo {
+  ProcessId id;
+  pid_t parent = 0;
+  char state = '?';  // R, S, D, T (stopped), t (traced), Z, ...
+};
+
+// Parses a /proc/PID/stat line; nullopt if it is malformed.
+std::optional<ProcessInfo> parse_proc_stat(const std::string &stat_line);
+
+// The process now; nullopt if there is none with that pid.
+std::optional<ProcessInfo> read_process(pid_t pid);
+
+// True if `id` is still the same running process (not gone, not reused).
+bool is_alive(const ProcessId &id);
+
+// `root` first, then its descendants, parents before children.
+bus_client::Result<std::vector<ProcessInfo>> process_tree(pid_t root);
+
+// Polls until every process is in state T (or gone); false on timeout.
+bool wait_until_stopped(const std::vector<ProcessId> &processes,
+                        std::chrono::milliseconds timeout);
+
+} // namespace dbus_checkpoint::cli

@@ -1,0 +1,288 @@
+// The CLI's parts that need no bus: the command line, JSON, the formats of
+// times, sizes and tables, /proc/PID/stat parsing, and the record of the
+// processes freeze --in-place stopped; stopping and resuming a process tree.
+#define BOOST_TEST_MODULE cli_units
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "cli/arguments.hpp"
+#include "cli/format.hpp"
+#include "cli/in_place.hpp"
+#include "cli/json.hpp"
+#include "cli/process_tree.hpp"
+#include "cli/stop_record.hpp"
+#include "process.hpp"
+
+using namespace dbus_checkpoint::cli;
+using namespace std::chrono_literals;
+
+namespace {
+
+ParsedArguments parse(std::vector<std::string> arguments)
+{
+  return parse_arguments(arguments);
+}
+
+std::string usage_error(std::vector<std::string> arguments)
+{
+  return parse(std::move(arguments)).usage_error;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(arguments)
+
+BOOST_AUTO_TEST_CASE(subcommands_and_their_arguments)
+{
+  auto freeze = parse({"--json", "freeze", "--in-place", "org.example.Name"});
+  BOOST_TEST(freeze.usage_error == "");
+  BOOST_TEST((freeze.invocation.subcommand == Subcommand::Freeze));
+  BOOST_TEST(freeze.invocation.json);
+  BOOST_TEST(freeze.invocation.in_place);
+  BOOST_TEST(freeze.invocation.target == "org.example.Name");
+  BOOST_TEST(freeze.invocation.bus.address == "", "the system bus by default");
+
+  auto exported = parse({"export", "0123", "-o", "out.rec", "--address=unix:path=/x"});
+  BOOST_TEST(exported.usage_error == "");
+  BOOST_TEST(exported.invocation.output_path == "out.rec");
+  BOOST_TEST(exported.invocation.bus.address == "unix:path=/x");
+  BOOST_TEST(parse({"export", "ID", "--output=f"}).invocation.output_path == "f");
+
+  auto system = parse({"--address", "unix:path=/x", "--system", "list"});
+  BOOST_TEST(system.usage_error == "");
+  BOOST_TEST(system.invocation.bus.address == "", "the last of --system / --address wins");
+}
+
+BOOST_AUTO_TEST_CASE(help_and_version_need_no_command)
+{
+  BOOST_TEST((parse({"--help"}).invocation.request == Invocation::Request::Help));
+  BOOST_TEST((parse({"-h"}).invocation.request == Invocation::Request::Help));
+  auto thaw_help = parse({"thaw", "--help"});
+  BOOST_TEST(thaw_help.usage_error == "");
+  BOOST_TEST((thaw_help.invocation.subcommand == Subcommand::Thaw));
+  BOOST_TEST((parse({"--version"}).invocation.request == Invocation::Request::Version));
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors)
+{
+  BOOST_TEST(usage_error({}) == "no command given");
+  BOOST_TEST(usage_error({"checkpoint", "x"}) == "unknown command 'checkpoint'");
+  BOOST_TEST(usage_error({"list", "--frobnicate"}) == "unknown option '--frobnicate'");
+  BOOST_TEST(usage_error({"thaw"}) == "thaw: missing ID");
+  BOOST_TEST(usage_error({"freeze"}) == "freeze: missing NAME");
+  BOOST_TEST(usage_error({"thaw", "a", "b"}) == "unexpected argument 'b'");
+  BOOST_TEST(usage_error({"list", "x"}) == "unexpected argument 'x'");
+  BOOST_TEST(usage_error({"export", "ID"}) == "export: missing -o FILE");
+  BOOST_TEST(usage_error({"export", "ID", "-o"}) == "option '-o' needs a value");
+  BOOST_TEST(usage_error({"thaw", "--in-place", "ID"}) ==
+             "thaw: --in-place is an option of freeze");
+  BOOST_TEST(usage_error({"--json=yes", "list"}) == "option '--json' takes no value");
+}
+
+BOOST_AUTO_TEST_CASE(usage_lists_exactly_the_implemented_commands)
+{
+  const std::string usage = program_usage();
+  for (const char *command : {"  list ", "  freeze ", "  thaw ", "  discard ", "  export "})
+    BOOST_TEST(usage.find(command) != std::string::npos, command);
+  for (const char *absent : {"checkpoint NAME", "restore", "--pid", "-D DIR"})
+    BOOST_TEST(usage.find(absent) == std::string::npos, absent);
+  BOOST_TEST(subcommand_usage(Subcommand::Export).starts_with("Usage: dbus-checkpoint export"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(json)
+
+BOOST_AUTO_TEST_CASE(strings_are_escaped)
+{
+  BOOST_TEST(json_string("plain") == "\"plain\"");
+  BOOST_TEST(json_string("q\"b\\s/") == "\"q\\\"b\\\\s/\"");
+  BOOST_TEST(json_string("a\nb\tc\r") == "\"a\\nb\\tc\\r\"");
+  BOOST_TEST(json_string(std::string("nul\0x", 5)) == "\"nul\\u0000x\"");
+  BOOST_TEST(json_string("\x1f") == "\"\\u001f\"");
+  BOOST_TEST(json_string("gr\xC3\xBC\xC3\x9F") == "\"gr\xC3\xBC\xC3\x9F\"", "UTF-8 kept");
+  BOOST_TEST(json_string("bad\xFF") == "\"bad\xEF\xBF\xBD\"", "invalid byte replaced");
+  BOOST_TEST(json_string("\xC3") == "\"\xEF\xBF\xBD\"", "truncated sequence replaced");
+  BOOST_TEST(json_string("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"",
+             "a surrogate is not UTF-8");
+}
+
+BOOST_AUTO_TEST_CASE(objects_and_arrays)
+{
+  std::string object = JsonObject()
+                           .add("s", "x")
+                           .add("b", true)
+                           .add("n", std::uint64_t{18446744073709551615u})
+                           .add("i", -3)
+                           .add("ms", 1.5)
+                           .add_json("a", json_string_array({"p", "q"}))
+                           .add_json("none", "null")
+                           .str();
+  BOOST_TEST(object == "{\"s\":\"x\",\"b\":true,\"n\":18446744073709551615,\"i\":-3,"
+                       "\"ms\":1.500,\"a\":[\"p\",\"q\"],\"none\":null}");
+  BOOST_TEST(json_array({}) == "[]");
+  BOOST_TEST(JsonObject().str() == "{}");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(format)
+
+BOOST_AUTO_TEST_CASE(durations_ages_and_sizes)
+{
+  BOOST_TEST(format_milliseconds(1234567ns) == "1.23 ms");
+  BOOST_TEST(format_age(0s) == "0s");
+  BOOST_TEST(format_age(-5s) == "0s");
+  BOOST_TEST(format_age(45s) == "45s");
+  BOOST_TEST(format_age(192s) == "3m12s");
+  BOOST_TEST(format_age(2h + 5min + 9s) == "2h05m");
+  BOOST_TEST(format_age(std::chrono::seconds(3 * 86400 + 4 * 3600)) == "3d04h");
+  BOOST_TEST(format_bytes(0) == "0 B");
+  BOOST_TEST(format_bytes(1023) == "1023 B");
+  BOOST_TEST(format_bytes(3482) == "3.4 KiB");
+  BOOST_TEST(format_bytes(12u << 20) == "12.0 MiB");
+}
+
+BOOST_AUTO_TEST_CASE(local_times)
+{
+  setenv("TZ", "UTC", 1);
+  tzset();
+  const std::int64_t usec = 1'732'426'862'123'456;  // 2024-11-24 05:41:02 UTC
+  BOOST_TEST(format_local_time(usec) == "2024-11-24 05:41:02");
+  BOOST_TEST(format_rfc3339(usec) == "2024-11-24T05:41:02+00:00");
+  setenv("TZ", "CET-1", 1);
+  tzset();
+  BOOST_TEST(format_rfc3339(usec) == "2024-11-24T06:41:02+01:00");
+  unsetenv("TZ");
+  tzset();
+}
+
+BOOST_AUTO_TEST_CASE(tables_align_columns)
+{
+  std::string table = format_table({"ID", "NAME", "X"}, {{"1", "long-name", "a"},
+                                                         {"22", "n", "bb"}});
+  BOOST_TEST(table == "ID  NAME       X\n"
+                      "1   long-name  a\n"
+                      "22  n          bb\n");
+  BOOST_TEST(format_table({"\xC3\xBC", "B"}, {{"x", "y"}}) == "\xC3\xBC  B\nx  y\n",
+             "width counts characters, not bytes");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(processes)
+
+BOOST_AUTO_TEST_CASE(proc_stat_lines_parse)
+{
+  // comm may hold spaces and parentheses; start time is field 22.
+  const std::string line = "4242 (odd) name)) T 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 "
+                           "20 0 1 0 987654 1000 100 18446744073709551615";
+  auto process = parse_proc_stat(line);
+  BOOST_REQUIRE(process.has_value());
+  BOOST_TEST(process->id.pid == 4242);
+  BOOST_TEST(process->state == 'T');
+  BOOST_TEST(process->parent == 17);
+  BOOST_TEST(process->id.start_time == 987654u);
+  BOOST_TEST(!parse_proc_stat("garbage").has_value());
+  BOOST_TEST(!parse_proc_stat("12 (short) S 1 2").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(this_process_is_alive_and_in_its_own_tree)
+{
+  auto self = read_process(getpid());
+  BOOST_REQUIRE(self.has_value());
+  BOOST_TEST(is_alive(self->id));
+  BOOST_TEST(!is_alive({self->id.pid, self->id.start_time + 1}), "a reused pid is not alive");
+  auto tree = process_tree(getppid());
+  BOOST_REQUIRE(tree.ok());
+  BOOST_TEST(tree.value().front().id.pid == getppid());
+  bool has_self = false;
+  for (const auto &process : tree.value())
+    has_self |= process.id == self->id;
+  BOOST_TEST(has_self);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(stop_records)
+
+BOOST_AUTO_TEST_CASE(records_round_trip_through_text_and_files)
+{
+  StoppedTree by_signals{StopMethod::Signals, 41, {}, {{41, 1000}, {42, 1001}}};
+  StoppedTree by_cgroup{StopMethod::CgroupFreezer, 7, "/sys/fs/cgroup/a b/c", {{7, 5}}};
+  for (const StoppedTree &stopped : {by_signals, by_cgroup}) {
+    auto parsed = parse_stop_record(format_stop_record("abc123", stopped));
+    BOOST_REQUIRE(parsed.has_value());
+    BOOST_TEST((*parsed == stopped));
+  }
+  BOOST_TEST(!parse_stop_record("").has_value());
+  BOOST_TEST(!parse_stop_record("something else\nmethod signal\n").has_value());
+  BOOST_TEST(!parse_stop_record("dbus-checkpoint stopped-in-place 1\nmethod cgroup\n").has_value(),
+             "a cgroup record names its cgroup");
+
+  auto dir = std::filesystem::temp_directory_path() /
+             ("dcp-stop-records-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  BOOST_REQUIRE(save_stop_record(dir, "abc123", by_signals).ok());
+  auto loaded = load_stop_record(dir, "abc123");
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_REQUIRE(loaded.value().has_value());
+  BOOST_TEST((*loaded.value() == by_signals));
+  BOOST_TEST(!load_stop_record(dir, "other").value().has_value());
+  BOOST_TEST(!load_stop_record(dir, "../abc123").value().has_value(), "ids are never paths");
+  BOOST_TEST(!save_stop_record(dir, "../x", by_signals).ok());
+  remove_stop_record(dir, "abc123");
+  BOOST_TEST(!load_stop_record(dir, "abc123").value().has_value());
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(in_place)
+
+BOOST_AUTO_TEST_CASE(a_process_tree_stops_and_resumes_whole)
+{
+  auto log = std::filesystem::temp_directory_path() /
+             ("dcp-in-place-" + std::to_string(getpid()) + ".log");
+  dcp::test::ChildProcess shell({"sh", "-c", "sleep 60 & sleep 60 & wait"}, log.string());
+  std::vector<ProcessInfo> tree;
+  BOOST_REQUIRE(dcp::test::wait_until([&] {
+    auto found = process_tree(shell.pid());
+    tree = found.ok() ? found.value() : std::vector<ProcessInfo>{};
+    return tree.size() == 3;
+  }, 5s));
+
+  auto stopped = stop_process_tree(shell.pid());
+  BOOST_REQUIRE_MESSAGE(stopped.ok(), (stopped.ok() ? "" : stopped.error().describe()));
+  BOOST_TEST((stopped.value().method == StopMethod::Signals),
+             "the test runs in no cgroup of its own");
+  BOOST_TEST(stopped.value().processes.size() == 3u);
+  for (const ProcessInfo &process : tree)
+    BOOST_TEST(read_process(process.id.pid)->state == 'T', "pid " << process.id.pid);
+
+  BOOST_REQUIRE(resume_process_tree(stopped.value()).ok());
+  for (const ProcessInfo &process : tree)
+    BOOST_TEST(dcp::test::wait_until([&] { return read_process(process.id.pid)->state != 'T'; },
+                                     2s),
+               "pid " << process.id.pid);
+  for (const ProcessInfo &process : tree)  // the sleeps too, not only the shell
+    kill(process.id.pid, SIGKILL);
+  std::filesystem::remove(log);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_init_and_itself)
+{
+  BOOST_TEST(!stop_process_tree(1).ok());
+  auto own_tree = stop_process_tree(getppid());
+  BOOST_REQUIRE(!own_tree.ok());
+  BOOST_TEST(own_tree.error().message.find("dbus-checkpoint itself") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
