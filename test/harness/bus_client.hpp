@@ -9,38 +9,20 @@
 #include <memory>
 #include <string>
 #include <systemd/sd-bus.h>
+#include "bus-client/sd_bus_handles.hpp"
 #include <vector>
 
 namespace dcp::test {
 
-struct SdBusDeleter {
-  void operator()(sd_bus *bus) const { sd_bus_flush_close_unref(bus); }
-};
-struct SdBusMessageDeleter {
-  void operator()(sd_bus_message *message) const { sd_bus_message_unref(message); }
-};
+// The owning sd-bus handles are the product's own (checkpoint/bus-client).
+using dbus_checkpoint::bus_client::SdBus;
+using dbus_checkpoint::bus_client::SdBusError;
+using dbus_checkpoint::bus_client::SdBusMessage;
+
 struct SdBusSlotDeleter {
   void operator()(sd_bus_slot *slot) const { sd_bus_slot_unref(slot); }
 };
-using SdBus = std::unique_ptr<sd_bus, SdBusDeleter>;
-using SdBusMessage = std::unique_ptr<sd_bus_message, SdBusMessageDeleter>;
 using SdBusSlot = std::unique_ptr<sd_bus_slot, SdBusSlotDeleter>;
-
-// Owns an sd_bus_error; pass get() where sd-bus wants one.
-class SdBusError {
- public:
-  SdBusError() = default;
-  SdBusError(const SdBusError &) = delete;
-  SdBusError &operator=(const SdBusError &) = delete;
-  ~SdBusError() { sd_bus_error_free(&error_); }
-  sd_bus_error *get() { return &error_; }
-  bool is_set() const { return sd_bus_error_is_set(&error_); }
-  std::string name() const { return error_.name ? error_.name : ""; }
-  std::string message() const { return error_.message ? error_.message : ""; }
-
- private:
-  sd_bus_error error_ = SD_BUS_ERROR_NULL;
-};
 
 // A new connection to the system bus ($DBUS_SYSTEM_BUS_ADDRESS: the
 // PrivateSystemBus while one exists), Hello done.
