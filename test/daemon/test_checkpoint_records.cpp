@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,7 @@ BOOST_AUTO_TEST_CASE(frozen_connections_survive_a_daemon_crash_and_restart)
   BOOST_REQUIRE_GE(sd_bus_emit_signal(admin.get(), "/", kSampleInterface, "Poke", ""), 0);
   BOOST_REQUIRE_GE(sd_bus_flush(admin.get()), 0);
   BOOST_TEST(wait_until([&] { return list_frozen(admin.get()).at(0).queued_messages == 1u; }, 5s));
+  std::this_thread::sleep_for(300ms);  // past the record's 100 ms rewrite delay
   clients.clear();
   admin.reset();
   bus.kill_hard();
@@ -144,6 +146,32 @@ BOOST_AUTO_TEST_CASE(frozen_connections_survive_a_daemon_crash_and_restart)
   BOOST_REQUIRE_MESSAGE(discarded.ok(), discarded.describe());
   BOOST_TEST(wait_until([&] { return !name_has_owner(admin.get(), kSampleDefaultName); }, 5s));
   BOOST_TEST(!std::filesystem::exists(bus.checkpoint_dir() / (id + ".record")));
+}
+
+// Messages queued for a frozen connection that is still attached are part
+// of its record too: a crash of the bus does not lose them.
+BOOST_AUTO_TEST_CASE(queue_of_an_attached_frozen_connection_survives_a_crash)
+{
+  PrivateSystemBus bus;
+  std::string id;
+  {
+    SdBus admin = open_system_bus();
+    SampleService service(SampleKind::SdBus, bus);
+    id = freeze(admin.get(), kSampleDefaultName);
+    for (int i = 0; i < 3; i++)
+      BOOST_REQUIRE_GE(sd_bus_emit_signal(admin.get(), "/", kSampleInterface, "Poke", ""), 0);
+    BOOST_REQUIRE_GE(sd_bus_flush(admin.get()), 0);
+    BOOST_REQUIRE(wait_until([&] { return list_frozen(admin.get()).at(0).queued_messages == 3u; }, 5s));
+    BOOST_REQUIRE(list_frozen(admin.get()).at(0).attached);
+    std::this_thread::sleep_for(300ms);  // past the record's 100 ms rewrite delay
+    bus.kill_hard();
+  }
+  bus.start();
+  SdBus admin = open_system_bus();
+  auto frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].id == id);
+  BOOST_TEST(frozen[0].queued_messages == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_record_does_not_stop_the_daemon)
