@@ -1,23 +1,21 @@
 // A bus client on a bare socket, for what no client library does: resume
 // a connection on a new socket (Reattach), look at the exact bytes of the
-// stream, write half a message.  Messages are built and parsed with
-// libdbus; the socket, the handshake and the framing are ours.  Test-only:
-// failures throw.
+// stream, write half a message.  A thin test wrapper over the production
+// module checkpoint/raw-bus (the CRIU plugin's own client): the same
+// socket, handshake and framing, but failures throw.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include <dbus/dbus.h>
 
+#include "raw-bus/raw_bus.hpp"
+
 namespace dcp::test {
 
-struct DBusMessageUnref {
-  void operator()(DBusMessage *m) const { dbus_message_unref(m); }
-};
-using Message = std::unique_ptr<DBusMessage, DBusMessageUnref>;
+using Message = dbus_checkpoint::raw_bus::Message;
 
 Message new_bus_call(const char *interface, const char *member);
 // m's bytes on the wire, with that serial.
@@ -28,7 +26,6 @@ class RawBusSocket {
   explicit RawBusSocket(const std::string &socket_path);
   RawBusSocket(const RawBusSocket &) = delete;
   RawBusSocket &operator=(const RawBusSocket &) = delete;
-  ~RawBusSocket();
 
   // SASL EXTERNAL as our uid; no Unix fd negotiation.
   void authenticate();
@@ -37,7 +34,7 @@ class RawBusSocket {
 
   std::uint32_t send(DBusMessage *m);   // with the next serial; returns it
   void send_bytes(const std::string &bytes);
-  // The next whole message (from what was read already, then the socket).
+  // The next whole message, read exactly (no byte of the next one).
   Message receive(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // The reply to serial, skipping (and dropping) other messages.
   Message call(DBusMessage *m, std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -46,14 +43,12 @@ class RawBusSocket {
   // (MSG_PEEK), as the CRIU plugin takes them.
   std::string peek_unread();
   std::size_t bytes_in_socket() const;
-  void close();
-  int fd() const { return fd_; }
+  void close() { socket_.reset(); }
+  int fd() const { return socket_.get(); }
 
  private:
-  void fill(std::chrono::steady_clock::time_point deadline);
-  int fd_ = -1;
+  dbus_checkpoint::raw_bus::UniqueFd socket_;
   std::uint32_t next_serial_ = 1;
-  std::string buffered_;
 };
 
 } // namespace dcp::test

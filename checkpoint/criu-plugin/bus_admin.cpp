@@ -1,0 +1,163 @@
+#include "bus_admin.hpp"
+
+#include <cctype>
+#include <cstring>
+
+namespace dbus_checkpoint::criu_plugin {
+namespace {
+
+using bus_client::SdBusError;
+using bus_client::SdBusMessage;
+
+constexpr const char *kCheckpointInterface = "org.freedesktop.DBus.Checkpoint";
+
+Status sd_bus_failure(const std::string &what, int negative_errno)
+{
+  return raw_bus::failure(-negative_errno, what + ": " + std::strerror(-negative_errno));
+}
+
+Status unreadable_reply(const char *member, int negative_errno)
+{
+  return sd_bus_failure(std::string("unexpected reply to ") + member, negative_errno);
+}
+
+// Sends `call` and waits for its reply; a D-Bus error becomes a failure
+// that names it.
+Status call_checkpoint(sd_bus *bus, sd_bus_message *call, const char *member, SdBusMessage &reply_out)
+{
+  SdBusError error;
+  sd_bus_message *reply = nullptr;
+  int r = sd_bus_call(bus, call, 0, error.get(), &reply);
+  if (r >= 0) {
+    reply_out.reset(reply);
+    return {};
+  }
+  if (error.is_set())
+    return raw_bus::failure(-r, std::string(member) + ": " + error.name() + ": " + error.message());
+  return sd_bus_failure(member, r);
+}
+
+Status new_checkpoint_call(sd_bus *bus, const char *member, SdBusMessage &call_out)
+{
+  sd_bus_message *call = nullptr;
+  int r = sd_bus_message_new_method_call(bus, &call, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                         kCheckpointInterface, member);
+  if (r < 0)
+    return sd_bus_failure(member, r);
+  call_out.reset(call);
+  return {};
+}
+
+// ListFrozen's details a{sv}: only socket_inode matters here.
+int read_socket_inode(sd_bus_message *message, std::uint64_t &socket_inode)
+{
+  int r = sd_bus_message_enter_container(message, 'a', "{sv}");
+  while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+    const char *key = nullptr;
+    if ((r = sd_bus_message_read(message, "s", &key)) < 0)
+      return r;
+    r = std::strcmp(key, "socket_inode") == 0 ? sd_bus_message_read(message, "v", "t", &socket_inode)
+                                               : sd_bus_message_skip(message, "v");
+    if (r < 0 || (r = sd_bus_message_exit_container(message)) < 0)
+      return r;
+  }
+  return r < 0 ? r : sd_bus_message_exit_container(message);
+}
+
+} // namespace
+
+std::string unix_address(std::string_view socket_path)
+{
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string address = "unix:path=";
+  for (unsigned char c : socket_path) {
+    // The bytes the D-Bus specification lets stand unescaped.
+    if (std::isalnum(c) || std::strchr("-_/.\\*", c) != nullptr) {
+      address += static_cast<char>(c);
+    } else {
+      address += '%';
+      address += kDigits[c >> 4];
+      address += kDigits[c & 0xf];
+    }
+  }
+  return address;
+}
+
+Status open_bus_at(const std::string &socket_path, bus_client::SdBus &bus_out)
+{
+  sd_bus *raw = nullptr;
+  int r = sd_bus_new(&raw);
+  if (r < 0)
+    return sd_bus_failure("sd_bus_new", r);
+  bus_client::SdBus bus(raw);
+  const std::string address = unix_address(socket_path);
+  const char *unique_name = nullptr;  // waits for Hello's reply
+  if ((r = sd_bus_set_address(bus.get(), address.c_str())) < 0 ||
+      (r = sd_bus_set_bus_client(bus.get(), 1)) < 0 || (r = sd_bus_start(bus.get())) < 0 ||
+      (r = sd_bus_get_unique_name(bus.get(), &unique_name)) < 0)
+    return sd_bus_failure("cannot connect to the bus at " + socket_path, r);
+  bus_out = std::move(bus);
+  return {};
+}
+
+Status list_frozen_sockets(sd_bus *bus, std::vector<FrozenSocket> &frozen_out)
+{
+  SdBusMessage call, reply;
+  if (Status s = new_checkpoint_call(bus, "ListFrozen", call); !s)
+    return s;
+  if (Status s = call_checkpoint(bus, call.get(), "ListFrozen", reply); !s)
+    return s;
+  sd_bus_message *m = reply.get();
+  frozen_out.clear();
+  int r = sd_bus_message_enter_container(m, 'a', "(ssasa{sv})");
+  while (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', "ssasa{sv}")) > 0) {
+    const char *id = nullptr;
+    const char *unique_name = nullptr;
+    FrozenSocket entry;
+    if ((r = sd_bus_message_read(m, "ss", &id, &unique_name)) < 0 ||
+        (r = sd_bus_message_skip(m, "as")) < 0 || (r = read_socket_inode(m, entry.socket_inode)) < 0 ||
+        (r = sd_bus_message_exit_container(m)) < 0)
+      break;
+    entry.checkpoint_id = id;
+    entry.unique_name = unique_name;
+    frozen_out.push_back(std::move(entry));
+  }
+  return r < 0 ? unreadable_reply("ListFrozen", r) : Status{};
+}
+
+Status export_record(sd_bus *bus, const std::string &checkpoint_id, std::string &record_out)
+{
+  SdBusMessage call, reply;
+  if (Status s = new_checkpoint_call(bus, "Export", call); !s)
+    return s;
+  int r = sd_bus_message_append(call.get(), "s", checkpoint_id.c_str());
+  if (r < 0)
+    return sd_bus_failure("Export", r);
+  if (Status s = call_checkpoint(bus, call.get(), "Export", reply); !s)
+    return s;
+  const void *bytes = nullptr;
+  std::size_t n_bytes = 0;
+  if ((r = sd_bus_message_read_array(reply.get(), 'y', &bytes, &n_bytes)) < 0)
+    return unreadable_reply("Export", r);
+  record_out.assign(static_cast<const char *>(bytes), n_bytes);
+  return {};
+}
+
+Status import_record(sd_bus *bus, std::string_view record, std::string &checkpoint_id_out)
+{
+  SdBusMessage call, reply;
+  if (Status s = new_checkpoint_call(bus, "Import", call); !s)
+    return s;
+  int r = sd_bus_message_append_array(call.get(), 'y', record.data(), record.size());
+  if (r < 0)
+    return sd_bus_failure("Import", r);
+  if (Status s = call_checkpoint(bus, call.get(), "Import", reply); !s)
+    return s;
+  const char *id = nullptr;
+  if ((r = sd_bus_message_read(reply.get(), "s", &id)) < 0)
+    return unreadable_reply("Import", r);
+  checkpoint_id_out = id;
+  return {};
+}
+
+} // namespace dbus_checkpoint::criu_plugin

@@ -1,0 +1,39 @@
+// Which of a dumped task's sockets are bus connections, and the bus's end
+// of them.  CRIU hands the plugin every socket whose peer is outside the
+// dump; only those connected to a bus we know are ours.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "raw-bus/raw_bus.hpp"
+
+namespace dbus_checkpoint::criu_plugin {
+
+using raw_bus::Status;
+
+inline constexpr const char *kSystemBusSocket = "/run/dbus/system_bus_socket";
+
+// The filesystem path the stream socket fd is connected to (the listening
+// socket's name); empty for an unnamed or abstract peer.
+Status peer_socket_path(int fd, std::string &path_out);
+
+// The unix:path= values of a D-Bus address ("unix:path=/a;tcp:..."),
+// unescaped; other transports and keys are left out.
+std::vector<std::string> unix_paths_of_address(std::string_view address);
+
+// The bus sockets: the system bus's standard socket, the unix:path= of
+// $DBUS_SYSTEM_BUS_ADDRESS (CRIU runs with its caller's environment) and
+// the colon-separated paths of $DBUS_CHECKPOINT_BUS_SOCKETS.
+std::vector<std::string> known_bus_sockets();
+
+// path names one of `known`: the same string or the same socket file.
+bool is_bus_socket(const std::string &path, const std::vector<std::string> &known);
+
+// The inode of the other end of the unix socket with this inode (the bus's
+// end of a client's socket), from the kernel's sock_diag.
+Status peer_socket_inode(std::uint32_t inode, std::uint32_t &peer_inode_out);
+
+} // namespace dbus_checkpoint::criu_plugin

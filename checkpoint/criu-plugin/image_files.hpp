@@ -1,0 +1,27 @@
+// What the plugin keeps in CRIU's images directory for each bus socket it
+// claims, named by the socket's inode (CRIU's id for it at dump and
+// restore): dbus-checkpoint-<ino>.record, the frozen connection's record
+// with the bytes the client had not read, and dbus-checkpoint-<ino>.bus,
+// the path of the bus's socket.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "raw-bus/raw_bus.hpp"
+
+namespace dbus_checkpoint::criu_plugin {
+
+using raw_bus::Status;
+
+std::string record_file_name(std::uint32_t socket_inode);
+std::string bus_file_name(std::uint32_t socket_inode);
+
+// Files in the directory dir_fd (criu_get_image_dir()), mode 0600: the
+// record holds the connection's credentials and queued messages.
+Status write_image_file(int dir_fd, const std::string &name, std::string_view bytes);
+// ENOENT when the file is not there.
+Status read_image_file(int dir_fd, const std::string &name, std::string &bytes_out);
+
+} // namespace dbus_checkpoint::criu_plugin

@@ -1,0 +1,76 @@
+// dbus-checkpoint's CRIU plugin: CRIU calls it for every socket of a dumped
+// task whose peer is outside the dump, and again for each socket it
+// claimed when restoring.  The work is in socket_hooks.cpp; here is only
+// the registration and the boundary, where no C++ exception may pass into
+// CRIU.
+#include <cerrno>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "plugin_log.hpp"
+#include "socket_hooks.hpp"
+
+// CRIU finds CR_PLUGIN_DESC with dlsym: it is the one symbol the plugin
+// exports (see exports.map); everything else is hidden.
+// Its path comes from the build (CRIU's source tree; see CMakeLists.txt),
+// whose unused-parameter stubs are not ours to fix.
+#pragma GCC visibility push(default)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+extern "C" {
+#include DCP_CRIU_PLUGIN_HEADER
+}
+#pragma GCC diagnostic pop
+#pragma GCC visibility pop
+
+namespace {
+
+using namespace dbus_checkpoint::criu_plugin;
+
+template <typename Hook>
+int guarded(const char *hook, Hook &&run) noexcept
+{
+  try {
+    return run();
+  } catch (const std::bad_alloc &) {
+    log_error(std::string(hook) + ": out of memory");
+    return -ENOMEM;
+  } catch (const std::exception &e) {
+    log_error(std::string(hook) + ": " + e.what());
+    return -EIO;
+  } catch (...) {
+    return -EIO;
+  }
+}
+
+// CRIU passes socket inodes (32 bits in the kernel) as int.
+int dump_unix_socket(int fd, int id)
+{
+  return guarded("dump", [&] {
+    return dump_bus_socket(fd, static_cast<std::uint32_t>(id), criu_get_image_dir());
+  });
+}
+
+int restore_unix_socket(int id)
+{
+  return guarded("restore", [&] {
+    return restore_bus_socket(static_cast<std::uint32_t>(id), criu_get_image_dir());
+  });
+}
+
+int plugin_init(int) { return 0; }
+void plugin_fini(int, int) {}
+
+} // namespace
+
+// CRIU's macro leaves hooks[] to the zero-initialization it means.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+extern "C" {
+CR_PLUGIN_REGISTER("dbus-checkpoint", plugin_init, plugin_fini)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__DUMP_UNIX_SK, dump_unix_socket)
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESTORE_UNIX_SK, restore_unix_socket)
+}
+#pragma GCC diagnostic pop

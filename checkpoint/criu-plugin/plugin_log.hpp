@@ -1,0 +1,14 @@
+// The plugin's lines in CRIU's own log (-o FILE, -v): CRIU gives plugins no
+// logging API in criu-plugin.h, but its executable exports print_on_level,
+// which writes to the log with CRIU's levels and timestamps.  Without it
+// (another CRIU build), lines go to stderr.
+#pragma once
+
+#include <string>
+
+namespace dbus_checkpoint::criu_plugin {
+
+void log_error(const std::string &text);
+void log_info(const std::string &text);
+
+} // namespace dbus_checkpoint::criu_plugin

@@ -1,0 +1,191 @@
+#include "socket_hooks.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "bus_admin.hpp"
+#include "bus_socket.hpp"
+#include "image_files.hpp"
+#include "plugin_log.hpp"
+#include "record_abi.hpp"
+
+namespace dbus_checkpoint::criu_plugin {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Reattach is the first message on its socket.
+constexpr std::uint32_t kReattachSerial = 1;
+// For the handshake and Reattach's answer on the new socket.
+constexpr std::chrono::seconds kReattachTimeout{10};
+
+std::string elapsed_ms(Clock::time_point started)
+{
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  return std::to_string(ms.count()) + " ms";
+}
+
+std::string socket_name(std::uint32_t socket_inode)
+{
+  return "socket " + std::to_string(socket_inode);
+}
+
+// A connection to the bus at bus_path, and what is frozen on it.
+Status frozen_on_bus(const std::string &bus_path, bus_client::SdBus &bus_out,
+                     std::vector<FrozenSocket> &frozen_out)
+{
+  if (Status s = open_bus_at(bus_path, bus_out); !s)
+    return s;
+  return list_frozen_sockets(bus_out.get(), frozen_out);
+}
+
+Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bus_path, int images_dir)
+{
+  std::uint32_t bus_end = 0;
+  if (Status s = peer_socket_inode(socket_inode, bus_end); !s)
+    return s;
+  bus_client::SdBus bus;
+  std::vector<FrozenSocket> frozen;
+  if (Status s = frozen_on_bus(bus_path, bus, frozen); !s)
+    return s;
+  auto owner = std::find_if(frozen.begin(), frozen.end(),
+                            [&](const FrozenSocket &f) { return f.socket_inode == bus_end; });
+  if (owner == frozen.end())
+    return raw_bus::failure(EBUSY, "bus connection of " + socket_name(socket_inode) +
+                                       " is not frozen: freeze it first "
+                                       "(dbus-checkpoint checkpoint does)");
+
+  // Bytes the bus sent before the freeze that the client has not read:
+  // CRIU does not restore a plugin socket's queue, so the bus sends them
+  // again first after Thaw.
+  std::string unread;
+  if (Status s = raw_bus::peek_unread(fd, unread); !s)
+    return s;
+  std::string exported;
+  if (Status s = export_record(bus.get(), owner->checkpoint_id, exported); !s)
+    return s;
+  Record record;
+  if (Status s = parse_record(exported, record); !s)
+    return s;
+  if (int r = dcp_record_set_unread_by_client(record.get(), unread.data(), unread.size()); r < 0)
+    return raw_bus::failure(-r, "cannot keep " + std::to_string(unread.size()) +
+                                    " unread bytes in the record");
+  std::string record_bytes;
+  if (Status s = serialize_record(record.get(), record_bytes); !s)
+    return s;
+  if (Status s = write_image_file(images_dir, record_file_name(socket_inode), record_bytes); !s)
+    return s;
+  if (Status s = write_image_file(images_dir, bus_file_name(socket_inode), bus_path); !s)
+    return s;
+  log_info(socket_name(socket_inode) + " is " + owner->unique_name + " (checkpoint " +
+           owner->checkpoint_id + ") on the bus at " + bus_path + ": " +
+           std::to_string(unread.size()) + " unread bytes, record of " +
+           std::to_string(record_bytes.size()) + " bytes");
+  return {};
+}
+
+// The checkpoint id on this bus: the record's, Imported first if the bus
+// does not know it (a bus restarted without the record, another host).
+Status known_checkpoint_id(const std::string &bus_path, const std::string &record_bytes,
+                           const DcpRecord *record, std::string &checkpoint_id_out)
+{
+  checkpoint_id_out = dcp_record_get_checkpoint_id(record);
+  bus_client::SdBus bus;
+  std::vector<FrozenSocket> frozen;
+  if (Status s = frozen_on_bus(bus_path, bus, frozen); !s)
+    return s;
+  if (std::any_of(frozen.begin(), frozen.end(),
+                  [&](const FrozenSocket &f) { return f.checkpoint_id == checkpoint_id_out; }))
+    return {};
+  if (Status s = import_record(bus.get(), record_bytes, checkpoint_id_out); !s)
+    return s;
+  log_info("the bus at " + bus_path + " did not know checkpoint " +
+           std::string(dcp_record_get_checkpoint_id(record)) + ": imported as " + checkpoint_id_out);
+  return {};
+}
+
+Status reattach(const std::string &bus_path, const std::string &record_bytes,
+                raw_bus::UniqueFd &socket_out)
+{
+  Record record;
+  if (Status s = parse_record(record_bytes, record); !s)
+    return s;
+  std::string checkpoint_id;
+  if (Status s = known_checkpoint_id(bus_path, record_bytes, record.get(), checkpoint_id); !s)
+    return s;
+  const void *unread = nullptr;
+  std::size_t n_unread = 0;
+  dcp_record_get_unread_by_client(record.get(), &unread, &n_unread);
+  raw_bus::Message call = raw_bus::new_reattach_call(
+      checkpoint_id, std::string_view(static_cast<const char *>(unread), n_unread));
+  if (!call)
+    return raw_bus::failure(ENOMEM, "cannot build the Reattach call");
+  std::string call_bytes;
+  if (Status s = raw_bus::marshal(call.get(), kReattachSerial, call_bytes); !s)
+    return s;
+
+  raw_bus::UniqueFd socket;
+  const raw_bus::Deadline deadline = Clock::now() + kReattachTimeout;
+  std::string reply_bytes;
+  raw_bus::Message reply;
+  Status s = raw_bus::connect_unix_stream(bus_path, socket);
+  if (s)
+    s = raw_bus::authenticate_external(socket.get(), deadline);
+  if (s)
+    s = raw_bus::send_all(socket.get(), call_bytes);
+  // Exactly the reply: what follows it on the socket is the client's.
+  if (s)
+    s = raw_bus::read_message(socket.get(), deadline, reply_bytes);
+  if (s)
+    s = raw_bus::demarshal(reply_bytes, reply);
+  if (s)
+    s = raw_bus::check_method_return(reply.get(), kReattachSerial);
+  if (!s)
+    return raw_bus::failure(s.code.value(), "Reattach " + checkpoint_id + ": " + s.what);
+  socket_out = std::move(socket);
+  return {};
+}
+
+} // namespace
+
+int dump_bus_socket(int fd, std::uint32_t socket_inode, int images_dir)
+{
+  std::string bus_path;
+  if (!peer_socket_path(fd, bus_path) || bus_path.empty() ||
+      !is_bus_socket(bus_path, known_bus_sockets()))
+    return -ENOTSUP;
+  const auto started = Clock::now();
+  if (Status s = dump_connection(fd, socket_inode, bus_path, images_dir); !s) {
+    log_error(s.what);
+    return s.negative_errno();
+  }
+  log_info(socket_name(socket_inode) + " dumped in " + elapsed_ms(started));
+  return 0;
+}
+
+int restore_bus_socket(std::uint32_t socket_inode, int images_dir)
+{
+  std::string record_bytes;
+  Status s = read_image_file(images_dir, record_file_name(socket_inode), record_bytes);
+  if (!s && s.code == std::errc::no_such_file_or_directory)
+    return -ENOTSUP;  // another plugin's socket
+  const auto started = Clock::now();
+  std::string bus_path;
+  if (s)
+    s = read_image_file(images_dir, bus_file_name(socket_inode), bus_path);
+  raw_bus::UniqueFd socket;
+  if (s)
+    s = reattach(bus_path, record_bytes, socket);
+  if (!s) {
+    log_error(socket_name(socket_inode) + " not restored: " + s.what);
+    return s.negative_errno();
+  }
+  log_info(socket_name(socket_inode) + " reattached to the bus at " + bus_path + " in " +
+           elapsed_ms(started));
+  return socket.release();
+}
+
+} // namespace dbus_checkpoint::criu_plugin
