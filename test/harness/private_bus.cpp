@@ -53,6 +53,7 @@ std::string dbus_daemon_path() { return DCP_DBUS_DAEMON; }
 std::string built_system_conf_path() { return DCP_BUILT_SYSTEM_CONF; }
 
 PrivateSystemBus::PrivateSystemBus(Options options)
+    : daemon_path_(options.daemon_path.empty() ? dbus_daemon_path() : options.daemon_path)
 {
   char tmpl[] = "/tmp/dcp-bus-XXXXXX";
   if (!mkdtemp(tmpl))
@@ -79,9 +80,11 @@ PrivateSystemBus::~PrivateSystemBus()
 
 void PrivateSystemBus::write_config(const Options &options)
 {
-  std::string conf = read_file(built_system_conf_path());
+  const std::string system_conf =
+      options.system_conf_path.empty() ? built_system_conf_path() : options.system_conf_path;
+  std::string conf = read_file(system_conf);
   if (conf.find("<type>system</type>") == std::string::npos)
-    throw std::runtime_error("not a system bus config: " + built_system_conf_path());
+    throw std::runtime_error("not a system bus config: " + system_conf);
   conf = replace_all(conf, R"(<user>[^<]*</user>)", "");
   conf = replace_all(conf, R"(<fork/>)", "");
   conf = replace_all(conf, R"(<pidfile>[^<]*</pidfile>)", "");
@@ -104,7 +107,7 @@ void PrivateSystemBus::write_config(const Options &options)
 void PrivateSystemBus::start()
 {
   std::filesystem::remove(socket_path());
-  daemon_ = ChildProcess({dbus_daemon_path(), "--config-file=" + config_path().string(),
+  daemon_ = ChildProcess({daemon_path_, "--config-file=" + config_path().string(),
                           "--nofork", "--nopidfile"},
                          log_path());
   bool up = wait_until([&] { return socket_accepts(socket_path()) || !daemon_.running(); },

@@ -20,6 +20,10 @@ class PrivateSystemBus {
  public:
   struct Options {
     std::string extra_config;   // XML inserted before </busconfig>, e.g. <limit>s
+    // Another dbus-daemon and the system.conf of its build (the benchmarks'
+    // stock daemon); empty: our patched daemon and its system.conf.
+    std::string daemon_path;
+    std::string system_conf_path;
   };
 
   PrivateSystemBus() : PrivateSystemBus(Options{}) {}
@@ -46,6 +50,7 @@ class PrivateSystemBus {
  private:
   void write_config(const Options &options);
   std::filesystem::path dir_;
+  std::string daemon_path_;
   std::string address_;
   ChildProcess daemon_;
 };

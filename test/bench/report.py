@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""Turn the benchmark programs' JSON lines into report.md and bench.png.
+
+Usage: report.py OUT_DIR THROUGHPUT.jsonl CHECKPOINT.jsonl
+
+Each input line is one figure: group, what, subject, unit, samples, median,
+min, max (see test/bench/bench_support.hpp).  Runs with Debian's
+/usr/bin/python3 and python3-matplotlib.
+"""
+import datetime
+import json
+import os
+import platform
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+DAEMONS = ["ours", "stock", "broker"]
+PEER_COUNTS = ["1 peers", "100 peers", "1000 peers"]  # subjects, as the program names them
+PEER_HEADERS = ["1 idle peer", "100 idle peers", "1,000 idle peers"]
+
+
+def read_figures(paths):
+    figures = []
+    for path in paths:
+        with open(path) as lines:
+            figures += [json.loads(line) for line in lines if line.strip()]
+    return figures
+
+
+def select(figures, group):
+    return [f for f in figures if f["group"] == group]
+
+
+def ordered_whats(figures):
+    whats = []
+    for f in figures:
+        if f["what"] not in whats:
+            whats.append(f["what"])
+    return whats
+
+
+def find(figures, what, subject):
+    for f in figures:
+        if f["what"] == what and f["subject"] == subject:
+            return f
+    return None
+
+
+def number(value):
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def cell(figure):
+    if figure is None:
+        return "–"
+    return f"{number(figure['median'])} ({number(figure['min'])}–{number(figure['max'])})"
+
+
+def markdown_table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def throughput_section(figures):
+    rates, ratios = select(figures, "throughput"), select(figures, "throughput-ratio")
+    if not rates:
+        return "No throughput figures.\n"
+    daemons = [d for d in DAEMONS if any(f["subject"] == d for f in rates)]
+    ratio_subjects = [f"{d}/stock" for d in daemons if d != "stock"]
+    header = ["measure (unit)"] + daemons + ratio_subjects
+    rows = []
+    for what in ordered_whats(rates):
+        unit = find(rates, what, daemons[0])["unit"]
+        rows.append([f"{what} ({unit})"] + [cell(find(rates, what, d)) for d in daemons]
+                    + [cell(find(ratios, what, s)) for s in ratio_subjects])
+    missing = "" if "broker" in daemons else (
+        "\ndbus-broker was not measured (see the program's output for why).\n")
+    return (markdown_table(header, rows) + "\n\nMedian (min–max) of the runs; ratios are "
+            "taken run by run (both daemons measured back to back), then summarised. "
+            "Goal: ours/stock ≥ 0.98.\n" + missing)
+
+
+def latency_section(figures):
+    latencies = select(figures, "latency")
+    if not latencies:
+        return "No latency figures.\n"
+    header = ["ms, median (min–max)"] + PEER_HEADERS
+    rows = [[what] + [cell(find(latencies, what, p)) for p in PEER_COUNTS]
+            for what in ordered_whats(latencies)]
+    return markdown_table(header, rows) + "\n"
+
+
+def memory_section(figures):
+    memory = select(figures, "memory")
+    if not memory:
+        return "No memory figures.\n"
+    rows = [[f["what"], f["subject"], cell(f), f["unit"]] for f in memory]
+    return (markdown_table(["daemon VmRSS delta", "connections", "median (min–max)", "unit"],
+                           rows)
+            + "\n\nThe daemon's VmRSS after freezing N connections that each match the "
+              "signal, minus before, divided by N; then after 1,000 such signals were queued "
+              "for each.\n")
+
+
+def plot(figures, path):
+    rates, ratios = select(figures, "throughput"), select(figures, "throughput-ratio")
+    latencies = select(figures, "latency")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    whats = ordered_whats(rates)
+    daemons = [d for d in DAEMONS if any(f["subject"] == d for f in rates)]
+    width = 0.8 / max(1, len(daemons))
+    for i, daemon in enumerate(daemons):
+        xs, ys = [], []
+        for j, what in enumerate(whats):
+            ratio = find(ratios, what, f"{daemon}/stock")
+            if daemon == "stock" or ratio:
+                xs.append(j + i * width)
+                ys.append(1.0 if daemon == "stock" else ratio["median"])
+        left.bar(xs, ys, width, label=daemon)
+    left.axhline(1.0, color="grey", linewidth=0.8)
+    left.set_xticks([j + width * (len(daemons) - 1) / 2 for j in range(len(whats))])
+    left.set_xticklabels([w.replace(" (", "\n(") for w in whats], fontsize=8)
+    left.set_ylabel("throughput relative to stock dbus-daemon")
+    left.set_title("Throughput (median of run-by-run ratios, stock = 1)")
+    left.legend()
+    peers = [int(p.split()[0]) for p in PEER_COUNTS]
+    for what in ordered_whats(latencies):
+        ys = [find(latencies, what, p) for p in PEER_COUNTS]
+        if all(ys):
+            right.plot(peers, [y["median"] for y in ys], marker="o", label=what)
+    right.set_xscale("log")
+    right.set_xlabel("other idle peers connected")
+    right.set_ylabel("ms (median)")
+    right.set_title("Freeze / Thaw latencies (our daemon)")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    out_dir, inputs = sys.argv[1], sys.argv[2:]
+    figures = read_figures([p for p in inputs if os.path.exists(p)])
+    plot(figures, os.path.join(out_dir, "bench.png"))
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    report = f"""# dbus-checkpoint benchmarks
+
+{now}, {platform.node()}, Linux {platform.release()}, {os.cpu_count()} CPUs.
+Written by `scripts/bench.sh`.  Other processes on the machine share its cores:
+absolute figures vary from run to run, ratios within one run mean more.
+
+![throughput and latencies](bench.png)
+
+## Throughput: our dbus-daemon vs stock 1.16.2 vs dbus-broker
+
+sd-bus clients on private system-type buses; the server is the sd-bus sample service
+(`Echo(s)`). Each dbus-daemon runs with its own build's `system.conf` rewritten the same way
+(ours adds `<checkpoint_dir>` and root's Checkpoint policy); dbus-broker gets the stock one.
+All three run at once and take turns, measure by measure, 0.25 s each.
+Sequential: one call at a time; pipelined: 64 calls in flight; fan-out: one emitter,
+10 receivers with a match rule each, the emitter at most 256 signals ahead of the slowest
+receiver, delivered signals per second.
+
+{throughput_section(figures)}
+## Freeze and Thaw latencies (our daemon)
+
+`org.freedesktop.DBus.Checkpoint` on a private system bus with 1, 100 and 1,000 other
+idle peers connected (Hello done, no match rules).  The frozen connection is served by a
+thread of the benchmark, so delivery times are on the benchmark's own clock.
+"error at caller": a caller calling the service in a loop first gets
+`org.freedesktop.DBus.Error.NameFrozen`; "signal at peer": a peer's match rule for
+`NameFrozen` delivers it; "first queued message": a signal queued while frozen reaches the
+service after Thaw. Freeze writes the connection's record to `<checkpoint_dir>` (in `/tmp`
+here) before it answers.
+
+{latency_section(figures)}
+## Memory per frozen connection
+
+{memory_section(figures)}"""
+    with open(os.path.join(out_dir, "report.md"), "w") as out:
+        out.write(report)
+
+
+if __name__ == "__main__":
+    main()
