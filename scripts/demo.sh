@@ -1,46 +1,141 @@
 #!/usr/bin/env bash
-# The README's demo command: install dependencies, build, then start the
-# patched dbus-daemon as a private system bus (real system policy, socket in
-# a temporary directory) and talk to it with dbus-send and busctl.
+# The README's demo command: install dependencies, build, then on a private
+# system bus running our patched dbus-daemon (the shipped system.conf, socket
+# and state in a temporary directory) checkpoint a running D-Bus service
+# with CRIU and restore it into its original bus connection:
+#   sample service counts → dbus-checkpoint checkpoint → callers get
+#   NameFrozen, a peer sees NameFrozen → dbus-checkpoint restore → the peer
+#   sees NameThawed → the counter continues where it stopped.
+# Every process it starts is stopped on exit, also when a step fails.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${DCP_BUILD_DIR:-$top/build}
 "$top/scripts/install-deps.sh" >/dev/null
 "$top/scripts/build.sh" >/dev/null
 daemon=$build/daemon/meson/bus/dbus-daemon
+PATH=$build/checkpoint/cli:$build/test/services:$PATH
+
+service_name=org.dbuscheckpoint.Sample
+service_path=/org/dbuscheckpoint/Sample
+service_interface=org.dbuscheckpoint.Sample1
+service_program=dcp-sample-sdbus
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Shows a command on the demo's own output (fd 3, whatever the command's
+# redirections); show also runs it, without fd 3 (CRIU would find it open
+# in the service, and restore refuses a file that grew meanwhile).
+exec 3>&1
+say_command() {
+  local shown='$' argument
+  for argument in "$@"; do
+    case $argument in *[!A-Za-z0-9_./:=,-]*) argument="\"$argument\"" ;; esac
+    shown+=" $argument"
+  done
+  printf '%s\n' "$shown" >&3
+}
+show() { say_command "$@"; "$@" 3>&-; }
+increment() { show busctl --system call "$service_name" "$service_path" "$service_interface" Increment; }
+name_owner() {
+  busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+    GetNameOwner s "$service_name"
+}
+# The monitor's lines from line $1 on.
+monitor_since() { tail -n +"$1" "$dir/monitor.log" | sed 's/^/  | /'; }
 
 dir=$(mktemp -d /tmp/dcp-demo-XXXXXX)
-trap 'kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; rm -rf "$dir"' EXIT
-# The shipped system.conf, with only the socket, user, fork and host
-# includes changed so it runs here without touching the real system bus.
+daemon_pid='' monitor_pid='' service_pid=''
+cleanup() {
+  set +e
+  [ -n "$monitor_pid" ] && kill "$monitor_pid" 2>/dev/null && wait "$monitor_pid" 2>/dev/null
+  # The service is not our child once restored (CRIU's, then init's): make
+  # sure the pid is still it, kill it, wait for it to be gone.
+  if [ -n "$service_pid" ] && [ "$(cat "/proc/$service_pid/comm" 2>/dev/null)" = "${service_program:0:15}" ]; then
+    kill -KILL "$service_pid"
+    for _ in $(seq 200); do [ -e "/proc/$service_pid" ] || break; sleep 0.05; done
+  fi
+  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'echo "demo FAILED at line $LINENO of $0" >&2' ERR
+trap 'exit 130' INT TERM
+
+# The shipped system.conf, with only the socket, user, fork, state directory
+# and host includes changed so it runs here without touching the real
+# system bus; system.d/ next to it lets root own the sample service's name.
 sed -e "s|<listen>[^<]*</listen>|<listen>unix:path=$dir/system_bus_socket</listen>|" \
+    -e "s|<checkpoint_dir>[^<]*</checkpoint_dir>|<checkpoint_dir>$dir/checkpoint</checkpoint_dir>|" \
     -e 's|<user>[^<]*</user>||; s|<fork/>||; s|<pidfile>[^<]*</pidfile>||; s|<syslog/>||' \
     -e 's|<include ignore_missing="yes">/etc/[^<]*</include>||; s|<standard_system_servicedirs/>||' \
     -e 's|<includedir>/etc/[^<]*</includedir>||' \
     "$build/daemon/meson/bus/system.conf" > "$dir/system.conf"
+mkdir "$dir/system.d"
+cat > "$dir/system.d/sample.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <policy user="root"><allow own="$service_name"/></policy>
+  <policy context="default"><allow send_destination="$service_name"/></policy>
+</busconfig>
+EOF
 
-step "dbus-daemon --version"
+step "a private system bus on the patched daemon"
 "$daemon" --version | head -n1
-
-step "start a private system bus"
-"$daemon" --config-file="$dir/system.conf" --nofork --nopidfile 2>"$dir/daemon.log" &
+"$daemon" --config-file="$dir/system.conf" --nofork --nopidfile 2>"$dir/daemon.log" 3>&- &
 daemon_pid=$!
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/system_bus_socket
 for _ in $(seq 100); do [ -S "$dir/system_bus_socket" ] && break; sleep 0.05; done
 echo "pid $daemon_pid, DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS"
 
-step "dbus-send --system ... org.freedesktop.DBus.ListNames"
-dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-  org.freedesktop.DBus.ListNames
+step "start the sample service (sd-bus) as a daemon: its own session (setsid), parent gone"
+show setsid -f "$service_program" --name "$service_name" --ready-file "$dir/service.ready" \
+  </dev/null >"$dir/service.log" 2>&1
+for _ in $(seq 200); do [ -e "$dir/service.ready" ] && break; sleep 0.05; done
+[ -e "$dir/service.ready" ] || { echo "the service did not start:"; cat "$dir/service.log"; exit 1; }
+service_pid=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+  GetConnectionUnixProcessID s "$service_name" | cut -d' ' -f2)
+echo "pid $service_pid owns $service_name as $(name_owner)"
 
-step "busctl --system list"
-busctl --system --no-pager list
+step "it counts"
+increment
+increment
+increment
 
-step "busctl --system introspect org.freedesktop.DBus /org/freedesktop/DBus"
-busctl --system --no-pager introspect org.freedesktop.DBus /org/freedesktop/DBus | head -n 30
+step "a peer watches the Checkpoint signals"
+monitor_rule="type='signal',interface='org.freedesktop.DBus.Checkpoint'"
+say_command dbus-monitor --system "$monitor_rule"
+dbus-monitor --system "$monitor_rule" >"$dir/monitor.log" 2>&1 3>&- &
+monitor_pid=$!
+sleep 0.5
+monitor_lines=$(($(wc -l <"$dir/monitor.log") + 1))
 
-step "stop"
-kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
-echo "demo done"
+step "dbus-checkpoint checkpoint: freeze its bus connection, dump it with CRIU"
+show dbus-checkpoint checkpoint "$service_name" -D "$dir/images"
+# CRIU killed it; its parent (init, since setsid -f) reaps it a moment later.
+echo "pid $service_pid now: $(awk '{print $3}' "/proc/$service_pid/stat" 2>/dev/null || echo gone) (Z: killed by criu dump, not yet reaped)"
+
+step "meanwhile a caller gets NameFrozen at once"
+increment || true
+
+step "the peer saw NameFrozen"
+sleep 0.2
+monitor_since "$monitor_lines"
+monitor_lines=$(($(wc -l <"$dir/monitor.log") + 1))
+
+step "the bus keeps the connection, frozen and detached, with its names"
+show dbus-checkpoint list
+
+step "dbus-checkpoint restore: CRIU puts the process back into the same connection"
+show dbus-checkpoint restore -D "$dir/images"
+
+step "the peer saw NameThawed"
+sleep 0.2
+monitor_since "$monitor_lines"
+
+step "the counter continues where it stopped, same pid, same unique name"
+counter=$(increment)
+echo "$counter"
+echo "pid $service_pid owns $service_name as $(name_owner)"
+[ "$counter" = "t 4" ] || { echo "demo FAILED: expected t 4 after three increments"; exit 1; }
+
+step "done (stopping the service, the monitor and the bus)"

@@ -74,6 +74,7 @@ int read_details(sd_bus_message *message, FrozenConnection &entry)
   return r < 0 ? r : sd_bus_message_exit_container(message);
 }
 
+// Appends the strings of an `as` to `names`.
 int read_names(sd_bus_message *message, std::vector<std::string> &names)
 {
   int r = sd_bus_message_enter_container(message, 'a', "s");
@@ -117,7 +118,7 @@ Result<CheckpointBus> CheckpointBus::connect(const BusAddress &where)
   int r = sd_bus_get_unique_name(bus.value().get(), &unique_name);
   if (r < 0)
     return errno_error("cannot connect to " + where.describe(), -r);
-  return CheckpointBus(std::move(bus).value());
+  return CheckpointBus(std::move(bus).value(), unique_name);
 }
 
 Result<SdBusMessage> CheckpointBus::call_bus(const char *interface, const char *member,
@@ -204,6 +205,28 @@ Result<std::uint32_t> CheckpointBus::connection_pid(const std::string &name)
   if (sd_bus_message_read(reply.value().get(), "u", &pid) < 0)
     return reply_error("GetConnectionUnixProcessID", "expected a uint32");
   return pid;
+}
+
+Result<std::vector<std::string>> CheckpointBus::list_names()
+{
+  auto reply = call_bus(kBusInterface, "ListNames");
+  if (!reply)
+    return reply.error();
+  std::vector<std::string> names;
+  if (read_names(reply.value().get(), names) < 0)
+    return reply_error("ListNames", "expected a string array");
+  return names;
+}
+
+Result<std::string> CheckpointBus::name_owner(const std::string &name)
+{
+  auto reply = call_bus(kBusInterface, "GetNameOwner", name.c_str());
+  if (!reply)
+    return reply.error();
+  const char *owner = nullptr;
+  if (sd_bus_message_read(reply.value().get(), "s", &owner) < 0)
+    return reply_error("GetNameOwner", "expected a string");
+  return std::string(owner);
 }
 
 } // namespace dbus_checkpoint::bus_client

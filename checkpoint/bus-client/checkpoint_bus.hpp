@@ -38,6 +38,9 @@ class CheckpointBus {
   // Connects and says Hello, so that a bus that is not there fails here.
   static Result<CheckpointBus> connect(const BusAddress &where);
 
+  // This connection's own unique name (":1.42").
+  const std::string &unique_name() const { return unique_name_; }
+
   Result<std::string> freeze(const std::string &name);  // → checkpoint id
   Result<void> thaw(const std::string &checkpoint_id);
   Result<void> discard(const std::string &checkpoint_id);
@@ -47,15 +50,25 @@ class CheckpointBus {
   // org.freedesktop.DBus.GetConnectionUnixProcessID: the pid of the
   // connection that owns `name`.
   Result<std::uint32_t> connection_pid(const std::string &name);
+  // org.freedesktop.DBus.ListNames: every name on the bus, unique ones
+  // (":1.42") included.
+  Result<std::vector<std::string>> list_names();
+  // org.freedesktop.DBus.GetNameOwner: the unique name owning `name`; the
+  // bus's NameHasNoOwner error if nobody does.
+  Result<std::string> name_owner(const std::string &name);
 
  private:
-  explicit CheckpointBus(SdBus bus) : bus_(std::move(bus)) {}
+  CheckpointBus(SdBus bus, std::string unique_name)
+      : bus_(std::move(bus)), unique_name_(std::move(unique_name))
+  {
+  }
   // Calls a member of the bus driver with one string argument (or none
   // when `argument` is null).
   Result<SdBusMessage> call_bus(const char *interface, const char *member,
                                 const char *argument = nullptr);
 
   SdBus bus_;
+  std::string unique_name_;
 };
 
 } // namespace dbus_checkpoint::bus_client

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -16,7 +17,53 @@ struct SubcommandSpec {
 constexpr const char *kCommonOptions =
     "\nCommon options: --system, --address ADDRESS, --json (see dbus-checkpoint --help).\n";
 
+constexpr const char *kCriuOptions =
+    "\n"
+    "  --criu PATH           the criu to run; default (found at build time):\n"
+    "                        " DCP_DEFAULT_CRIU "\n"
+    "  --plugin-dir DIR      where CRIU loads dbus-checkpoint's plugin from (criu -L);\n"
+    "                        default " DCP_DEFAULT_PLUGIN_DIR "\n";
+
 constexpr std::array kSubcommands = {
+    SubcommandSpec{Subcommand::Checkpoint, "checkpoint", "NAME",
+                   "Usage: dbus-checkpoint checkpoint NAME|--pid PID -D DIR\n"
+                   "\n"
+                   "Checkpoint a service with CRIU, keeping its bus connection for the restore.\n"
+                   "The process is the owner of NAME (GetConnectionUnixProcessID), or PID; with\n"
+                   "its descendants (/proc) it makes the tree that CRIU dumps. Every bus\n"
+                   "connection of that tree is frozen first (callers get\n"
+                   "org.freedesktop.DBus.Error.NameFrozen from then on), then\n"
+                   "  criu dump -t PID -D DIR -L PLUGIN_DIR -v4 -o dump.log\n"
+                   "runs; our plugin stores each connection's record and unread bytes with the\n"
+                   "images, and the process ends. The connections stay on the bus, frozen and\n"
+                   "detached, holding their names until restore. DIR (created if missing) gets\n"
+                   "dbus-checkpoint.json: pid, bus, checkpoint ids, names, timings. The\n"
+                   "checkpoint ids go to stdout, what was done with timings to stderr.\n"
+                   "\n"
+                   "If anything fails, the connections this command froze are thawed again and\n"
+                   "the service keeps running with its names; the error comes with the last\n"
+                   "lines of DIR/dump.log. Runs as root.\n"
+                   "\n"
+                   "  --pid PID             checkpoint the process PID instead of NAME's owner\n"
+                   "  -D, --images-dir DIR  where the images go (must not hold a checkpoint)\n"},
+    SubcommandSpec{Subcommand::Restore, "restore", nullptr,
+                   "Usage: dbus-checkpoint restore -D DIR\n"
+                   "\n"
+                   "Restore a checkpoint that dbus-checkpoint checkpoint wrote into DIR. Waits\n"
+                   "(at most 10 s) until the dumped processes have left /proc (CRIU gives them\n"
+                   "their old pids), then runs\n"
+                   "  criu restore -D DIR -L PLUGIN_DIR -d -v4 -o restore.log\n"
+                   "whose plugin puts each process back into its original bus connection (same\n"
+                   "unique name, names, match rules; a bus that lost the record, or another\n"
+                   "host's, Imports it from the images first), then thaws each connection:\n"
+                   "the messages queued meanwhile are delivered, callers are answered again.\n"
+                   "Prints the timings (wait, restore, thaw, total) to stderr.\n"
+                   "\n"
+                   "Refused when not root, when DIR was restored already, or when a name of\n"
+                   "the checkpoint is owned by another connection now. If CRIU fails, the\n"
+                   "error comes with the last lines of DIR/restore.log; the images are kept.\n"
+                   "\n"
+                   "  -D, --images-dir DIR  the checkpoint's directory\n"},
     SubcommandSpec{Subcommand::List, "list", nullptr,
                    "Usage: dbus-checkpoint list\n"
                    "\n"
@@ -59,10 +106,17 @@ constexpr std::array kSubcommands = {
 constexpr const char *kProgramUsage =
     "Usage: dbus-checkpoint [OPTION...] COMMAND [ARGUMENT...]\n"
     "\n"
-    "Freeze and thaw D-Bus connections through the bus's\n"
+    "Checkpoint a D-Bus service with CRIU and restore it into its original bus\n"
+    "connection; freeze and thaw connections. Works through the bus's\n"
     "org.freedesktop.DBus.Checkpoint interface (dbus-checkpoint's patched dbus-daemon).\n"
     "\n"
     "Commands:\n"
+    "  checkpoint NAME|--pid PID -D DIR\n"
+    "                            freeze every bus connection of the process (NAME's\n"
+    "                            owner, or PID) and its descendants, dump them with\n"
+    "                            CRIU into DIR; on failure thaw, service keeps running\n"
+    "  restore -D DIR            wait for the dumped pids to be free, restore with\n"
+    "                            CRIU into the same bus connections, thaw them\n"
     "  list                      list the frozen connections\n"
     "  freeze [--in-place] NAME  freeze the connection that owns NAME, print its id;\n"
     "                            --in-place also stops its process and descendants\n"
@@ -74,12 +128,19 @@ constexpr const char *kProgramUsage =
     "  --system                  use the system bus (the default)\n"
     "  --address ADDRESS         use the bus at ADDRESS (e.g. unix:path=/run/dbus/x)\n"
     "  --json                    print one JSON object on stdout instead of text\n"
+    "  --criu PATH               checkpoint, restore: the criu to run\n"
+    "  --plugin-dir DIR          checkpoint, restore: where CRIU finds our plugin\n"
     "  -h, --help                show this help; COMMAND --help shows that command's\n"
     "  --version                 show the version\n"
     "\n"
-    "Data (ids, the list, JSON) goes to stdout; what was done, with timings, to\n"
-    "stderr. Exit status: 0 success, 1 failure (with the bus's error name and\n"
-    "message), 2 usage error.\n";
+    "checkpoint and restore run as root. Data (ids, the list, JSON) goes to\n"
+    "stdout; what was done, with timings, to stderr. Exit status: 0 success,\n"
+    "1 failure (with the bus's error name and message, or CRIU's log), 2 usage error.\n";
+
+bool runs_criu(Subcommand subcommand)
+{
+  return subcommand == Subcommand::Checkpoint || subcommand == Subcommand::Restore;
+}
 
 const SubcommandSpec &spec_of(Subcommand subcommand)
 {
@@ -128,11 +189,12 @@ class Parser {
     else if (equals != std::string::npos)
       return fail("unknown option '" + argument + "'");
 
-    if (option == "--address" || option == "-o" || option == "--output") {
+    if (std::string *field = value_field(option)) {
       std::string value;
       if (!take_value(option, inline_value, value))
         return;
-      (option == "--address" ? invocation_.bus.address : invocation_.output_path) = value;
+      *field = value;
+      value_options_.push_back(option);
       return;
     }
     if (inline_value)
@@ -149,6 +211,24 @@ class Parser {
       invocation_.request = Invocation::Request::Version;
     else
       fail("unknown option '" + option + "'");
+  }
+
+  // Where the value of an option that takes one goes; null for the others.
+  std::string *value_field(const std::string &option)
+  {
+    if (option == "--address")
+      return &invocation_.bus.address;
+    if (option == "-o" || option == "--output")
+      return &invocation_.output_path;
+    if (option == "--pid")
+      return &pid_text_;
+    if (option == "-D" || option == "--images-dir")
+      return &invocation_.images_dir;
+    if (option == "--criu")
+      return &invocation_.criu_path;
+    if (option == "--plugin-dir")
+      return &invocation_.plugin_dir;
+    return nullptr;
   }
 
   bool take_value(const std::string &option, const std::optional<std::string> &inline_value,
@@ -186,15 +266,61 @@ class Parser {
     if (!invocation_.subcommand)
       return fail("no command given");
     const SubcommandSpec &spec = spec_of(*invocation_.subcommand);
+    const Subcommand subcommand = spec.subcommand;
     const std::string name = spec.name;
+    for (const std::string &option : value_options_)
+      if (const char *owner = option_owner(option); owner && !allows(subcommand, option))
+        return fail(name + ": " + option + " is an option of " + owner);
+    if (invocation_.in_place && subcommand != Subcommand::Freeze)
+      return fail(name + ": --in-place is an option of freeze");
+    if (subcommand == Subcommand::Checkpoint)
+      return check_checkpoint_target();
     if (spec.target && invocation_.target.empty())
       return fail(name + ": missing " + spec.target);
-    if (invocation_.in_place && spec.subcommand != Subcommand::Freeze)
-      return fail(name + ": --in-place is an option of freeze");
-    if (!invocation_.output_path.empty() && spec.subcommand != Subcommand::Export)
-      return fail(name + ": -o is an option of export");
-    if (spec.subcommand == Subcommand::Export && invocation_.output_path.empty())
+    if (subcommand == Subcommand::Export && invocation_.output_path.empty())
       return fail("export: missing -o FILE");
+    if (subcommand == Subcommand::Restore && invocation_.images_dir.empty())
+      return fail("restore: missing -D DIR");
+  }
+
+  // The subcommands an option with a value belongs to, for the message;
+  // null for the common ones.
+  static const char *option_owner(const std::string &option)
+  {
+    if (option == "-o" || option == "--output")
+      return "export";
+    if (option == "--pid")
+      return "checkpoint";
+    if (option == "--address")
+      return nullptr;
+    return "checkpoint and restore";
+  }
+
+  static bool allows(Subcommand subcommand, const std::string &option)
+  {
+    if (option == "-o" || option == "--output")
+      return subcommand == Subcommand::Export;
+    if (option == "--pid")
+      return subcommand == Subcommand::Checkpoint;
+    return runs_criu(subcommand);
+  }
+
+  // checkpoint takes NAME or --pid PID, not both, and -D DIR.
+  void check_checkpoint_target()
+  {
+    if (!pid_text_.empty()) {
+      if (!invocation_.target.empty())
+        return fail("checkpoint: give NAME or --pid PID, not both");
+      auto [end, error] = std::from_chars(pid_text_.data(), pid_text_.data() + pid_text_.size(),
+                                          invocation_.pid);
+      if (error != std::errc() || end != pid_text_.data() + pid_text_.size() ||
+          invocation_.pid <= 1)
+        return fail("checkpoint: --pid needs a process id above 1, not '" + pid_text_ + "'");
+    } else if (invocation_.target.empty()) {
+      return fail("checkpoint: missing NAME or --pid PID");
+    }
+    if (invocation_.images_dir.empty())
+      return fail("checkpoint: missing -D DIR");
   }
 
   void fail(const std::string &message)
@@ -207,6 +333,8 @@ class Parser {
   std::size_t next_ = 0;
   bool options_ended_ = false;
   Invocation invocation_;
+  std::string pid_text_;                    // --pid's value, checked at the end
+  std::vector<std::string> value_options_;  // the options with a value given
   std::string error_;
 };
 
@@ -229,7 +357,18 @@ std::string program_usage()
 
 std::string subcommand_usage(Subcommand subcommand)
 {
-  return std::string(spec_of(subcommand).usage) + kCommonOptions;
+  return std::string(spec_of(subcommand).usage) + (runs_criu(subcommand) ? kCriuOptions : "") +
+         kCommonOptions;
+}
+
+std::string default_criu_path()
+{
+  return DCP_DEFAULT_CRIU;
+}
+
+std::string default_plugin_dir()
+{
+  return DCP_DEFAULT_PLUGIN_DIR;
 }
 
 std::string usage_for(const std::optional<Subcommand> &subcommand)

@@ -1,6 +1,8 @@
 // The command line: what to do, and the usage texts.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,9 +11,15 @@
 
 namespace dbus_checkpoint::cli {
 
-enum class Subcommand { List, Freeze, Thaw, Discard, Export };
+enum class Subcommand { Checkpoint, Restore, List, Freeze, Thaw, Discard, Export };
 
-std::string to_string(Subcommand subcommand);  // "list", "freeze", ...
+std::string to_string(Subcommand subcommand);  // "checkpoint", "list", ...
+
+// Where checkpoint and restore find CRIU and our CRIU plugin unless told
+// (--criu, --plugin-dir): fixed at build time (CMake's CRIU_EXECUTABLE and
+// the directory the plugin is built into).
+std::string default_criu_path();
+std::string default_plugin_dir();
 
 struct Invocation {
   enum class Request { Run, Help, Version };
@@ -20,8 +28,12 @@ struct Invocation {
   bus_client::BusAddress bus;
   bool json = false;
   bool in_place = false;     // freeze --in-place
-  std::string target;        // freeze: NAME; thaw, discard, export: ID
+  std::string target;        // checkpoint, freeze: NAME; thaw, discard, export: ID
   std::string output_path;   // export -o FILE
+  pid_t pid = 0;             // checkpoint --pid PID (0: not given)
+  std::string images_dir;    // checkpoint, restore -D DIR
+  std::string criu_path = default_criu_path();    // checkpoint, restore --criu PATH
+  std::string plugin_dir = default_plugin_dir();  // checkpoint, restore --plugin-dir DIR
 };
 
 struct ParsedArguments {

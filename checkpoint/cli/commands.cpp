@@ -1,14 +1,8 @@
 #include "cli/commands.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
-#include <cstdio>
-#include <memory>
-
+#include "cli/files.hpp"
 #include "cli/json.hpp"
 #include "cli/stop_record.hpp"
-#include "record/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -16,17 +10,6 @@ namespace {
 using bus_client::CheckpointBus;
 using bus_client::Error;
 using bus_client::Result;
-
-struct FileCloser {
-  void operator()(std::FILE *file) const noexcept { std::fclose(file); }
-};
-using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
-
-std::int64_t realtime_usec()
-{
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // Runs `step` and measures it.
 template <typename Step>
@@ -36,23 +19,6 @@ auto timed(Clock::duration &elapsed, Step step)
   auto result = step();
   elapsed = Clock::now() - start;
   return result;
-}
-
-// Creates or truncates `path`, mode 0600 (the record holds the
-// connection's messages), and writes all of `bytes`.
-Result<void> write_file(const std::string &path, const std::vector<std::uint8_t> &bytes)
-{
-  record::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd || ::fchmod(fd.get(), 0600) < 0)
-    return bus_client::errno_error("cannot create " + path, errno);
-  UniqueFile file(::fdopen(fd.get(), "wb"));
-  if (!file)
-    return bus_client::errno_error("cannot open " + path, errno);
-  fd.release();  // the FILE owns it now
-  bool written = std::fwrite(bytes.data(), 1, bytes.size(), file.get()) == bytes.size();
-  if (std::fclose(file.release()) != 0 || !written)
-    return bus_client::errno_error("cannot write " + path, errno);
-  return {};
 }
 
 // True if the connection `id` was frozen before `start_usec` (someone
@@ -256,7 +222,12 @@ int run_export(CheckpointBus &bus, const Invocation &invocation, const Output &o
   auto record = timed(export_time, [&] { return bus.export_record(id); });
   if (!record)
     return report_failure(output, "export", record.error());
-  auto written = timed(write_time, [&] { return write_file(path, record.value()); });
+  // Mode 0600: the record holds the connection's messages.
+  auto written = timed(write_time, [&] {
+    const auto &bytes = record.value();
+    return write_file(path, std::string_view(reinterpret_cast<const char *>(bytes.data()),
+                                             bytes.size()), 0600);
+  });
   if (!written)
     return report_failure(output, "export", written.error());
   const std::size_t n_bytes = record.value().size();
@@ -280,10 +251,16 @@ int run_export(CheckpointBus &bus, const Invocation &invocation, const Output &o
 int run_subcommand(const Invocation &invocation, const Output &output)
 {
   const Subcommand subcommand = invocation.subcommand.value();
+  if (subcommand == Subcommand::Checkpoint)
+    return run_checkpoint(invocation, output);
+  if (subcommand == Subcommand::Restore)
+    return run_restore(invocation, output);
   auto bus = CheckpointBus::connect(invocation.bus);
   if (!bus)
     return report_failure(output, to_string(subcommand), bus.error());
   switch (subcommand) {
+  case Subcommand::Checkpoint:
+  case Subcommand::Restore: break;  // above
   case Subcommand::List: return run_list(bus.value(), output);
   case Subcommand::Freeze: return run_freeze(bus.value(), invocation, output);
   case Subcommand::Thaw: return run_thaw(bus.value(), invocation, output);

@@ -15,7 +15,12 @@ int run_discard(bus_client::CheckpointBus &bus, const Invocation &invocation,
                 const Output &output);
 int run_export(bus_client::CheckpointBus &bus, const Invocation &invocation, const Output &output);
 
-// Connects to the invocation's bus and runs its subcommand.
+// checkpoint and restore: they check what they need (root, CRIU, the
+// images directory) before they connect to the bus.
+int run_checkpoint(const Invocation &invocation, const Output &output);
+int run_restore(const Invocation &invocation, const Output &output);
+
+// Runs the invocation's subcommand (connected to its bus).
 int run_subcommand(const Invocation &invocation, const Output &output);
 
 } // namespace dbus_checkpoint::cli

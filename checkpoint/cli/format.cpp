@@ -36,6 +36,12 @@ std::size_t display_width(const std::string &text)
 
 } // namespace
 
+std::int64_t realtime_usec()
+{
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 double to_milliseconds(Clock::duration duration)
 {
   return std::chrono::duration<double, std::milli>(duration).count();
@@ -43,8 +49,13 @@ double to_milliseconds(Clock::duration duration)
 
 std::string format_milliseconds(Clock::duration duration)
 {
+  return format_milliseconds(to_milliseconds(duration));
+}
+
+std::string format_milliseconds(double milliseconds)
+{
   char text[32];
-  std::snprintf(text, sizeof text, "%.2f ms", to_milliseconds(duration));
+  std::snprintf(text, sizeof text, "%.2f ms", milliseconds);
   return text;
 }
 

@@ -10,8 +10,12 @@ namespace dbus_checkpoint::cli {
 
 using Clock = std::chrono::steady_clock;
 
+// Now, CLOCK_REALTIME, in microseconds (as ListFrozen's "since").
+std::int64_t realtime_usec();
+
 double to_milliseconds(Clock::duration duration);
 std::string format_milliseconds(Clock::duration duration);  // "0.42 ms"
+std::string format_milliseconds(double milliseconds);
 
 // An age, to the two largest units: "0s", "45s", "3m12s", "2h05m", "3d04h".
 std::string format_age(std::chrono::seconds age);

@@ -106,4 +106,33 @@ bool wait_until_stopped(const std::vector<ProcessId> &processes,
   return true;
 }
 
+std::string process_name(pid_t pid)
+{
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name;
+}
+
+bool pid_in_use(pid_t pid)
+{
+  std::error_code error;
+  return fs::exists("/proc/" + std::to_string(pid), error);
+}
+
+std::vector<pid_t> wait_until_gone(const std::vector<pid_t> &pids,
+                                   std::chrono::milliseconds timeout)
+{
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::vector<pid_t> in_use;
+    for (pid_t pid : pids)
+      if (pid_in_use(pid))
+        in_use.push_back(pid);
+    if (in_use.empty() || std::chrono::steady_clock::now() >= deadline)
+      return in_use;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 } // namespace dbus_checkpoint::cli

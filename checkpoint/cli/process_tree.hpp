@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <sys/types.h>
 #include <vector>
 
@@ -41,5 +42,16 @@ bus_client::Result<std::vector<ProcessInfo>> process_tree(pid_t root);
 // Polls until every process is in state T (or gone); false on timeout.
 bool wait_until_stopped(const std::vector<ProcessId> &processes,
                         std::chrono::milliseconds timeout);
+
+// /proc/PID/comm without its newline; "" if there is no such process.
+std::string process_name(pid_t pid);
+
+// True while /proc/PID exists (a zombie included: its pid is not free).
+bool pid_in_use(pid_t pid);
+
+// Polls until no pid of `pids` is in use; returns those still in use at
+// the timeout (empty: all gone).
+std::vector<pid_t> wait_until_gone(const std::vector<pid_t> &pids,
+                                   std::chrono::milliseconds timeout);
 
 } // namespace dbus_checkpoint::cli

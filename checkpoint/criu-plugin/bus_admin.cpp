@@ -1,6 +1,8 @@
 #include "bus_admin.hpp"
 
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace dbus_checkpoint::criu_plugin {
@@ -98,6 +100,40 @@ Status open_bus_at(const std::string &socket_path, bus_client::SdBus &bus_out)
     return sd_bus_failure("cannot connect to the bus at " + socket_path, r);
   bus_out = std::move(bus);
   return {};
+}
+
+Status release_unique_name(const std::string &socket_path, const std::string &unique_name,
+                           raw_bus::Deadline deadline, bus_client::SdBus &bus)
+{
+  const char *own_name = nullptr;
+  int r = sd_bus_get_unique_name(bus.get(), &own_name);
+  if (r < 0)
+    return sd_bus_failure("sd_bus_get_unique_name", r);
+  if (unique_name != own_name)
+    return {};
+  // Connected while the old connection still holds the name: another one.
+  bus_client::SdBus other;
+  if (Status s = open_bus_at(socket_path, other); !s)
+    return s;
+  bus = std::move(other);
+  // The bus drops the old connection when it reads its end; each call
+  // here waits for the bus's answer, so this does not spin.
+  for (;;) {
+    SdBusError error;
+    SdBusMessage reply;
+    sd_bus_message *answer = nullptr;
+    r = sd_bus_call_method(bus.get(), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                           "org.freedesktop.DBus", "NameHasOwner", error.get(), &answer, "s",
+                           unique_name.c_str());
+    reply.reset(answer);
+    int has_owner = 0;
+    if (r < 0 || (r = sd_bus_message_read(reply.get(), "b", &has_owner)) < 0)
+      return sd_bus_failure("NameHasOwner " + unique_name, r);
+    if (!has_owner)
+      return {};
+    if (std::chrono::steady_clock::now() >= deadline)
+      return raw_bus::failure(ETIMEDOUT, "the bus did not release " + unique_name + " in time");
+  }
 }
 
 Status list_frozen_sockets(sd_bus *bus, std::vector<FrozenSocket> &frozen_out)

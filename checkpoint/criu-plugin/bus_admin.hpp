@@ -27,6 +27,15 @@ struct FrozenSocket {
 };
 Status list_frozen_sockets(sd_bus *bus, std::vector<FrozenSocket> &frozen_out);
 
+// Makes sure `bus` (open_bus_at's, to socket_path) does not hold
+// unique_name, replacing it if it does, and waits until the bus has let the
+// name go.  Import refuses a record whose unique name is in use, even by
+// the connection importing it, and a bus that has just started (another
+// host, a reboot without the record) gives out the same first names
+// (":1.0", ":1.1"...) as the bus the record comes from did.
+Status release_unique_name(const std::string &socket_path, const std::string &unique_name,
+                           raw_bus::Deadline deadline, bus_client::SdBus &bus);
+
 Status export_record(sd_bus *bus, const std::string &checkpoint_id, std::string &record_out);
 Status import_record(sd_bus *bus, std::string_view record, std::string &checkpoint_id_out);
 

@@ -19,7 +19,8 @@ using Clock = std::chrono::steady_clock;
 
 // Reattach is the first message on its socket.
 constexpr std::uint32_t kReattachSerial = 1;
-// For the handshake and Reattach's answer on the new socket.
+// For all of a socket's restore: Import (and the bus letting go of a
+// unique name, see release_unique_name), the handshake, Reattach's answer.
 constexpr std::chrono::seconds kReattachTimeout{10};
 
 std::string elapsed_ms(Clock::time_point started)
@@ -90,7 +91,8 @@ Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bu
 // The checkpoint id on this bus: the record's, Imported first if the bus
 // does not know it (a bus restarted without the record, another host).
 Status known_checkpoint_id(const std::string &bus_path, const std::string &record_bytes,
-                           const DcpRecord *record, std::string &checkpoint_id_out)
+                           const DcpRecord *record, raw_bus::Deadline deadline,
+                           std::string &checkpoint_id_out)
 {
   checkpoint_id_out = dcp_record_get_checkpoint_id(record);
   bus_client::SdBus bus;
@@ -100,6 +102,8 @@ Status known_checkpoint_id(const std::string &bus_path, const std::string &recor
   if (std::any_of(frozen.begin(), frozen.end(),
                   [&](const FrozenSocket &f) { return f.checkpoint_id == checkpoint_id_out; }))
     return {};
+  if (Status s = release_unique_name(bus_path, dcp_record_get_unique_name(record), deadline, bus); !s)
+    return s;
   if (Status s = import_record(bus.get(), record_bytes, checkpoint_id_out); !s)
     return s;
   log_info("the bus at " + bus_path + " did not know checkpoint " +
@@ -113,8 +117,9 @@ Status reattach(const std::string &bus_path, const std::string &record_bytes,
   Record record;
   if (Status s = parse_record(record_bytes, record); !s)
     return s;
+  const raw_bus::Deadline deadline = Clock::now() + kReattachTimeout;
   std::string checkpoint_id;
-  if (Status s = known_checkpoint_id(bus_path, record_bytes, record.get(), checkpoint_id); !s)
+  if (Status s = known_checkpoint_id(bus_path, record_bytes, record.get(), deadline, checkpoint_id); !s)
     return s;
   const void *unread = nullptr;
   std::size_t n_unread = 0;
@@ -128,7 +133,6 @@ Status reattach(const std::string &bus_path, const std::string &record_bytes,
     return s;
 
   raw_bus::UniqueFd socket;
-  const raw_bus::Deadline deadline = Clock::now() + kReattachTimeout;
   std::string reply_bytes;
   raw_bus::Message reply;
   Status s = raw_bus::connect_unix_stream(bus_path, socket);

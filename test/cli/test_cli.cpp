@@ -22,6 +22,7 @@
 
 #include "bus_client.hpp"
 #include "checkpoint_calls.hpp"
+#include "cli_support.hpp"
 #include "cli/cgroup_freezer.hpp"
 #include "cli/process_tree.hpp"
 #include "private_bus.hpp"
@@ -34,25 +35,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kImplementedCommands = {"list", "freeze", "thaw", "discard",
-                                                       "export"};
-
-std::string first_line(const std::string &text)
-{
-  return text.substr(0, text.find('\n'));
-}
-
-// Runs `expression` on the parsed JSON `d` with Python's json module: the
-// output must be real JSON.
-std::string json_query(const std::string &json, const std::string &expression)
-{
-  CommandResult r = run_command({DCP_SYSTEM_PYTHON3, "-c",
-                                 "import json, sys\nd = json.loads(sys.argv[1])\n"
-                                 "print(" + expression + ")",
-                                 json});
-  BOOST_REQUIRE_MESSAGE(r.ok(), "not JSON, or no " << expression << ": " << r.describe());
-  return first_line(r.out);
-}
+const std::vector<std::string> kImplementedCommands = {
+    "checkpoint", "restore", "list", "freeze", "thaw", "discard", "export"};
 
 // The "(bus Freeze 0.41 ms)" figure of a report line, for the log.
 std::string reported_time(const std::string &report, const std::string &what)
@@ -76,9 +60,8 @@ struct Fixture {
   CommandResult cli(std::vector<std::string> arguments,
                     std::map<std::string, std::string> env = {})
   {
-    arguments.insert(arguments.begin(), DCP_CLI);
     env.emplace("DBUS_CHECKPOINT_RUN_DIR", run_dir.string());
-    return run_command(arguments, 30s, env);
+    return run_cli(std::move(arguments), env);
   }
 
   CommandResult must_run(std::vector<std::string> arguments)
@@ -315,9 +298,9 @@ BOOST_FIXTURE_TEST_CASE(address_option_names_the_bus, Fixture)
 
 BOOST_FIXTURE_TEST_CASE(bad_input_is_explained, Fixture)
 {
-  CommandResult unknown = cli({"restore", "-D", "/tmp/x"});
+  CommandResult unknown = cli({"migrate", "-D", "/tmp/x"});
   BOOST_TEST(unknown.exit_status == 2, unknown.describe());
-  BOOST_TEST(unknown.err.find("unknown command 'restore'") != std::string::npos, unknown.err);
+  BOOST_TEST(unknown.err.find("unknown command 'migrate'") != std::string::npos, unknown.err);
   BOOST_TEST(unknown.err.find("Usage: dbus-checkpoint") != std::string::npos, unknown.err);
 
   CommandResult bad_option = cli({"list", "--verbose"});

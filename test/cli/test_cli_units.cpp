@@ -9,13 +9,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
 #include "cli/arguments.hpp"
+#include "cli/child_process.hpp"
 #include "cli/format.hpp"
 #include "cli/in_place.hpp"
 #include "cli/json.hpp"
+#include "cli/json_reader.hpp"
+#include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
 #include "cli/stop_record.hpp"
 #include "process.hpp"
@@ -73,7 +77,7 @@ BOOST_AUTO_TEST_CASE(help_and_version_need_no_command)
 BOOST_AUTO_TEST_CASE(usage_errors)
 {
   BOOST_TEST(usage_error({}) == "no command given");
-  BOOST_TEST(usage_error({"checkpoint", "x"}) == "unknown command 'checkpoint'");
+  BOOST_TEST(usage_error({"migrate", "x"}) == "unknown command 'migrate'");
   BOOST_TEST(usage_error({"list", "--frobnicate"}) == "unknown option '--frobnicate'");
   BOOST_TEST(usage_error({"thaw"}) == "thaw: missing ID");
   BOOST_TEST(usage_error({"freeze"}) == "freeze: missing NAME");
@@ -86,14 +90,67 @@ BOOST_AUTO_TEST_CASE(usage_errors)
   BOOST_TEST(usage_error({"--json=yes", "list"}) == "option '--json' takes no value");
 }
 
+BOOST_AUTO_TEST_CASE(checkpoint_and_restore_arguments)
+{
+  auto by_name = parse({"checkpoint", "org.example.Name", "-D", "/tmp/images", "--json"});
+  BOOST_TEST(by_name.usage_error == "");
+  BOOST_TEST((by_name.invocation.subcommand == Subcommand::Checkpoint));
+  BOOST_TEST(by_name.invocation.target == "org.example.Name");
+  BOOST_TEST(by_name.invocation.images_dir == "/tmp/images");
+  BOOST_TEST(by_name.invocation.pid == 0);
+  BOOST_TEST(by_name.invocation.criu_path == default_criu_path());
+  BOOST_TEST(by_name.invocation.plugin_dir == default_plugin_dir());
+
+  auto by_pid = parse({"checkpoint", "--pid", "4242", "--images-dir=d", "--criu", "/x/criu",
+                       "--plugin-dir", "/x/plugins"});
+  BOOST_TEST(by_pid.usage_error == "");
+  BOOST_TEST(by_pid.invocation.pid == 4242);
+  BOOST_TEST(by_pid.invocation.images_dir == "d");
+  BOOST_TEST(by_pid.invocation.criu_path == "/x/criu");
+  BOOST_TEST(by_pid.invocation.plugin_dir == "/x/plugins");
+
+  auto restore = parse({"restore", "-D", "d"});
+  BOOST_TEST(restore.usage_error == "");
+  BOOST_TEST((restore.invocation.subcommand == Subcommand::Restore));
+
+  BOOST_TEST(usage_error({"checkpoint", "-D", "d"}) == "checkpoint: missing NAME or --pid PID");
+  BOOST_TEST(usage_error({"checkpoint", "n"}) == "checkpoint: missing -D DIR");
+  BOOST_TEST(usage_error({"checkpoint", "n", "--pid", "5", "-D", "d"}) ==
+             "checkpoint: give NAME or --pid PID, not both");
+  for (const char *bad_pid : {"x", "1", "0", "-4", "12x"})
+    BOOST_TEST(usage_error({"checkpoint", "--pid", bad_pid, "-D", "d"}) ==
+                   "checkpoint: --pid needs a process id above 1, not '" + std::string(bad_pid) +
+                       "'",
+               bad_pid);
+  BOOST_TEST(usage_error({"restore"}) == "restore: missing -D DIR");
+  BOOST_TEST(usage_error({"restore", "-D", "d", "x"}) == "unexpected argument 'x'");
+  BOOST_TEST(usage_error({"restore", "-D", "d", "--pid", "5"}) ==
+             "restore: --pid is an option of checkpoint");
+  BOOST_TEST(usage_error({"list", "-D", "d"}) == "list: -D is an option of checkpoint and restore");
+  BOOST_TEST(usage_error({"thaw", "ID", "--criu", "c"}) ==
+             "thaw: --criu is an option of checkpoint and restore");
+  BOOST_TEST(usage_error({"checkpoint", "n", "-D", "d", "-o", "f"}) ==
+             "checkpoint: -o is an option of export");
+}
+
 BOOST_AUTO_TEST_CASE(usage_lists_exactly_the_implemented_commands)
 {
   const std::string usage = program_usage();
-  for (const char *command : {"  list ", "  freeze ", "  thaw ", "  discard ", "  export "})
+  for (const char *command : {"  checkpoint NAME|--pid PID -D DIR\n", "  restore -D DIR ",
+                              "  list ", "  freeze ", "  thaw ", "  discard ", "  export ",
+                              "  --criu PATH ", "  --plugin-dir DIR "})
     BOOST_TEST(usage.find(command) != std::string::npos, command);
-  for (const char *absent : {"checkpoint NAME", "restore", "--pid", "-D DIR"})
-    BOOST_TEST(usage.find(absent) == std::string::npos, absent);
   BOOST_TEST(subcommand_usage(Subcommand::Export).starts_with("Usage: dbus-checkpoint export"));
+  const std::string checkpoint = subcommand_usage(Subcommand::Checkpoint);
+  BOOST_TEST(checkpoint.starts_with("Usage: dbus-checkpoint checkpoint NAME|--pid PID -D DIR\n"));
+  for (const std::string &option : std::vector<std::string>{
+           "--pid PID", "-D, --images-dir DIR", "--criu PATH", default_criu_path(),
+           "--plugin-dir DIR", default_plugin_dir(),
+           "criu dump -t PID -D DIR -L PLUGIN_DIR"})
+    BOOST_TEST(checkpoint.find(option) != std::string::npos, option);
+  const std::string restore = subcommand_usage(Subcommand::Restore);
+  BOOST_TEST(restore.find("criu restore -D DIR -L PLUGIN_DIR -d") != std::string::npos);
+  BOOST_TEST(subcommand_usage(Subcommand::List).find("--criu") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -129,6 +186,37 @@ BOOST_AUTO_TEST_CASE(objects_and_arrays)
                        "\"ms\":1.500,\"a\":[\"p\",\"q\"],\"none\":null}");
   BOOST_TEST(json_array({}) == "[]");
   BOOST_TEST(JsonObject().str() == "{}");
+}
+
+BOOST_AUTO_TEST_CASE(json_reads_back)
+{
+  auto parsed = parse_json(" {\"s\":\"a\\\"\\u00fc\\ud83d\\ude00\\n\",\"n\":-12.5e1,\"i\":4242,"
+                           "\"b\":false,\"z\":null,\"a\":[1,[],{}]} ");
+  BOOST_REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().message));
+  const JsonValue &d = parsed.value();
+  BOOST_TEST(*d.member("s")->string() == "a\"\xC3\xBC\xF0\x9F\x98\x80\n");
+  BOOST_TEST(*d.member("n")->number() == -125.0);
+  BOOST_TEST(*d.member("n")->integer() == -125, "-12.5e1 is a whole number");
+  BOOST_TEST(!d.member("a")->array()->at(0).boolean().has_value());
+  BOOST_TEST(!parse_json("0.5").value().integer().has_value());
+  BOOST_TEST(*d.member("i")->integer() == 4242);
+  BOOST_TEST(*d.member("b")->boolean() == false);
+  BOOST_TEST(d.member("z")->is_null());
+  BOOST_TEST(d.member("a")->array()->size() == 3u);
+  BOOST_TEST(d.member("missing") == nullptr);
+  BOOST_TEST(!d.member("s")->number().has_value(), "a string is no number");
+
+  // What JsonObject writes, parse_json reads.
+  const std::string written = JsonObject().add("k", "v\x01\xFF").add("x", 1.5).str();
+  auto again = parse_json(written);
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(*again.value().member("k")->string() == "v\x01\xEF\xBF\xBD");
+
+  for (const char *bad : {"", "{", "[1,]", "{\"a\" 1}", "01", "1.", "tru", "\"\\x\"", "\"a",
+                          "{} x", "[\"\x01\"]", "\"\\ud800\\u0041\""})
+    BOOST_TEST(!parse_json(bad).ok(), "accepted: " << bad);
+  BOOST_TEST(parse_json("[1,]").error().message == "at byte 3: expected a value");
+  BOOST_TEST(!parse_json(std::string(100, '[') + std::string(100, ']')).ok(), "too deep");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -207,6 +295,148 @@ BOOST_AUTO_TEST_CASE(this_process_is_alive_and_in_its_own_tree)
   for (const auto &process : tree.value())
     has_self |= process.id == self->id;
   BOOST_TEST(has_self);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(checkpoint_manifest)
+
+CheckpointManifest sample_manifest()
+{
+  CheckpointManifest manifest;
+  manifest.pid = 4242;
+  manifest.command = "dcp-sample-sdbu";
+  manifest.processes = {4242, 4243};
+  manifest.bus = "unix:path=/tmp/x/system_bus_socket";
+  manifest.connections = {{"0123456789abcdef0123456789abcdef", ":1.5",
+                           {"org.example.A", "org.example.B"}, 4242, false},
+                          {"fedcba9876543210fedcba9876543210", ":1.6", {}, 4243, true}};
+  manifest.created_usec = 1'700'000'000'000'000;
+  manifest.freeze_ms = 0.5;
+  manifest.dump_ms = 61.25;
+  manifest.total_ms = 70.0;
+  manifest.image_bytes = 409600;
+  manifest.criu = "/usr/sbin/criu";
+  return manifest;
+}
+
+BOOST_AUTO_TEST_CASE(manifests_round_trip)
+{
+  const CheckpointManifest manifest = sample_manifest();
+  auto parsed = parse_manifest(manifest_json(manifest));
+  BOOST_REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().message));
+  const CheckpointManifest &back = parsed.value();
+  BOOST_TEST(back.pid == manifest.pid);
+  BOOST_TEST(back.command == manifest.command);
+  BOOST_TEST(back.processes == manifest.processes, boost::test_tools::per_element());
+  BOOST_TEST(back.bus == manifest.bus);
+  BOOST_REQUIRE(back.connections.size() == 2u);
+  BOOST_TEST(back.connections[0].id == manifest.connections[0].id);
+  BOOST_TEST(back.connections[0].names == manifest.connections[0].names,
+             boost::test_tools::per_element());
+  BOOST_TEST(back.connections[1].unique_name == ":1.6");
+  BOOST_TEST(back.connections[1].frozen_before);
+  BOOST_TEST(back.dump_ms == 61.25);
+  BOOST_TEST(back.image_bytes == 409600u);
+  BOOST_TEST(back.criu == manifest.criu);
+  BOOST_TEST(!back.restored.has_value());
+
+  CheckpointManifest restored = manifest;
+  restored.restored = RestoreMark{1'700'000'100'000'000, 80.5};
+  auto marked = parse_manifest(manifest_json(restored));
+  BOOST_REQUIRE(marked.ok());
+  BOOST_REQUIRE(marked.value().restored.has_value());
+  BOOST_TEST(marked.value().restored->at_usec == 1'700'000'100'000'000);
+  BOOST_TEST(marked.value().restored->restore_ms == 80.5);
+}
+
+BOOST_AUTO_TEST_CASE(bad_manifests_say_what_is_wrong)
+{
+  BOOST_TEST(parse_manifest("{").error().message.starts_with("not JSON: at byte 1"));
+  BOOST_TEST(parse_manifest("[]").error().message == "the file is not a JSON object");
+  BOOST_TEST(parse_manifest("{\"format\":7}").error().message ==
+             "format 7 is not the one this program reads (1)");
+  std::string text = manifest_json(sample_manifest());
+  std::string no_pid = text;
+  no_pid.replace(no_pid.find("\"pid\":4242"), 5, "\"pud\"");
+  BOOST_TEST(parse_manifest(no_pid).error().message == "the file has no \"pid\"");
+  std::string bad_names = text;
+  bad_names.replace(bad_names.find("[\"org.example.A\""), 1, "[7,");
+  BOOST_TEST(parse_manifest(bad_names).error().message ==
+             "a connection's \"names\" is not an array of strings");
+}
+
+BOOST_AUTO_TEST_CASE(manifest_files)
+{
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("dcp-manifest-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directory(dir);
+  BOOST_TEST(load_manifest(dir).error().message.find("is not a directory that "
+                                                            "dbus-checkpoint checkpoint wrote") !=
+             std::string::npos);
+  BOOST_REQUIRE(save_manifest(dir, sample_manifest()).ok());
+  BOOST_TEST(((std::filesystem::status(manifest_path(dir)).permissions() &
+               std::filesystem::perms::all) ==
+              (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)));
+  auto loaded = load_manifest(dir);
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_TEST(loaded.value().pid == 4242);
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(programs)
+
+BOOST_AUTO_TEST_CASE(programs_run_to_their_end)
+{
+  auto ok = run_program({{"/bin/sh", "-c", "echo out; echo err >&2; echo $DCP_X"},
+                         {{"DCP_X", "set"}}, 10s});
+  BOOST_REQUIRE(ok.ok());
+  BOOST_TEST(ok.value().succeeded());
+  BOOST_TEST(ok.value().output == "out\nerr\nset\n");
+
+  auto failed = run_program({{"/bin/sh", "-c", "exit 3"}, {}, 10s});
+  BOOST_REQUIRE(failed.ok());
+  BOOST_TEST(failed.value().exit_status == 3);
+  BOOST_TEST(failed.value().describe_end(10s) == "exit status 3");
+
+  auto killed = run_program({{"/bin/sh", "-c", "kill -9 $$"}, {}, 10s});
+  BOOST_REQUIRE(killed.ok());
+  BOOST_TEST(killed.value().term_signal == SIGKILL);
+
+  auto slow = run_program({{"/bin/sleep", "10"}, {}, 200ms});
+  BOOST_REQUIRE(slow.ok());
+  BOOST_TEST(slow.value().timed_out);
+  BOOST_TEST(!slow.value().succeeded());
+
+  auto missing = run_program({{"/nonexistent/criu"}, {}, 10s});
+  BOOST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().message == "cannot run /nonexistent/criu: No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(log_tails)
+{
+  BOOST_TEST(last_lines("a\nb\nc\n", 2, "> ") == "> b\n> c\n");
+  BOOST_TEST(last_lines("a\nb", 5, "") == "a\nb\n");
+  BOOST_TEST(last_lines("", 5, "") == "");
+}
+
+BOOST_AUTO_TEST_CASE(pids_in_use_until_reaped)
+{
+  BOOST_TEST(pid_in_use(getpid()));
+  BOOST_TEST(wait_until_gone({getpid()}, 20ms) == std::vector<pid_t>{getpid()},
+             boost::test_tools::per_element());
+  pid_t child = fork();
+  if (child == 0)
+    _exit(0);
+  BOOST_REQUIRE(dcp::test::wait_until([&] { return read_process(child)->state == 'Z'; }, 5s));
+  BOOST_TEST(pid_in_use(child), "a zombie's pid is not free");
+  BOOST_TEST(process_name(child) != "");
+  BOOST_REQUIRE(waitpid(child, nullptr, 0) == child);
+  BOOST_TEST(wait_until_gone({child}, 1s).empty());
+  BOOST_TEST(process_name(child) == "");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

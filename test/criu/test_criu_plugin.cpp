@@ -1,25 +1,15 @@
 // The CRIU plugin (checkpoint/criu-plugin) with real CRIU, a real patched
 // daemon and the sample services: `criu dump` of a service whose bus
 // connection is frozen, `criu restore` back into that same connection.
-// Needs root (CRIU does).
-//
-// The restored process is CRIU's child, then (CRIU exits with -d) its
-// nearest child subreaper's: this test is one, so that it can reap what it
-// restored and never leaves a process behind.
+// Needs root (CRIU does).  Shared helpers: criu_support.hpp.
 #define BOOST_TEST_MODULE criu_plugin
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <dlfcn.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <functional>
-#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -27,12 +17,14 @@
 
 #include "bus_client.hpp"
 #include "checkpoint_calls.hpp"
+#include "criu_support.hpp"
 #include "private_bus.hpp"
 #include "process.hpp"
 #include "raw_bus_socket.hpp"
 #include "sample_service.hpp"
 
 using namespace dcp::test;
+using namespace dcp::test::criu;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -77,158 +69,7 @@ namespace {
 constexpr const char *kPeerName = "org.dbuscheckpoint.Peer";
 constexpr const char *kNotFrozenLine = "is not frozen: freeze it first (dbus-checkpoint checkpoint does)";
 
-struct BecomeSubreaper {
-  BecomeSubreaper() { BOOST_REQUIRE_EQUAL(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); }
-};
 BOOST_TEST_GLOBAL_FIXTURE(BecomeSubreaper);
-
-bool process_exists(pid_t pid) { return fs::exists("/proc/" + std::to_string(pid)); }
-
-// Gone from /proc: reaped if it was ours, by whoever else otherwise.
-bool wait_until_gone(pid_t pid, std::chrono::milliseconds timeout)
-{
-  return wait_until([&] {
-    waitpid(pid, nullptr, WNOHANG);
-    return !process_exists(pid);
-  }, timeout);
-}
-
-// A process CRIU restored: SIGKILLed and gone when this goes.
-class RestoredProcess {
- public:
-  explicit RestoredProcess(pid_t pid) : pid_(pid) {}
-  RestoredProcess(const RestoredProcess &) = delete;
-  RestoredProcess &operator=(const RestoredProcess &) = delete;
-  ~RestoredProcess()
-  {
-    kill(pid_, SIGKILL);
-    wait_until_gone(pid_, 10s);
-  }
-
- private:
-  pid_t pid_;
-};
-
-std::string tail_of(const fs::path &log, std::size_t n_lines = 30)
-{
-  std::string text = read_file(log.string());
-  std::size_t start = text.size();
-  for (std::size_t lines = 0; start > 0 && lines <= n_lines;)
-    if (text[--start] == '\n')
-      lines++;
-  return "--- last lines of " + log.string() + ":\n" + text.substr(start);
-}
-
-std::uintmax_t directory_bytes(const fs::path &dir)
-{
-  std::uintmax_t total = 0;
-  for (const auto &entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && entry.path().extension() != ".log")
-      total += entry.file_size();
-  return total;
-}
-
-struct CriuRun {
-  CommandResult result;
-  std::chrono::milliseconds wall{0};
-};
-
-CriuRun run_criu(std::vector<std::string> arguments)
-{
-  arguments.insert(arguments.begin(), DCP_CRIU_EXECUTABLE);
-  arguments.insert(arguments.end(), {"-L", DCP_CRIU_PLUGIN_DIR, "-v4"});
-  auto started = std::chrono::steady_clock::now();
-  CriuRun run{run_command(arguments, 30s), {}};
-  run.wall = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - started);
-  return run;
-}
-
-CriuRun criu_dump(pid_t pid, const fs::path &images)
-{
-  fs::create_directories(images);
-  return run_criu({"dump", "-t", std::to_string(pid), "-D", images.string(), "-o", "dump.log"});
-}
-
-CriuRun criu_restore(const fs::path &images)
-{
-  return run_criu({"restore", "-D", images.string(), "-d", "-o", "restore.log"});
-}
-
-std::string name_owner(sd_bus *bus, const std::string &name)
-{
-  CallResult r = call(bus, bus_method("org.freedesktop.DBus", "GetNameOwner"), "s", name.c_str());
-  BOOST_REQUIRE_MESSAGE(r.ok(), "GetNameOwner " << name << ": " << r.describe());
-  return read_string(r.reply.get());
-}
-
-void emit_poke(sd_bus *bus)
-{
-  BOOST_REQUIRE_GE(sd_bus_emit_signal(bus, "/", kSampleInterface, "Poke", ""), 0);
-  BOOST_REQUIRE_GE(sd_bus_flush(bus), 0);
-}
-
-SampleOptions named(const std::string &name)
-{
-  SampleOptions options;
-  options.name = name;
-  return options;
-}
-
-// Dumps the frozen service, checks it is gone and detached, restores it
-// and checks it is attached again (still frozen).  Holds the restored
-// process, killed when this goes.
-struct CheckpointedService {
-  // while_dumped runs when the process is gone, before the restore.
-  CheckpointedService(SampleService &service, PrivateSystemBus &bus, sd_bus *admin,
-                      const std::string &checkpoint_id,
-                      const std::function<void()> &while_dumped = {})
-      : images(bus.dir() / ("images-" + to_string(service.kind())))
-  {
-    const pid_t pid = service.pid();
-    dump = criu_dump(pid, images);
-    BOOST_REQUIRE_MESSAGE(dump.result.ok(),
-                          "criu dump: " << dump.result.describe() << tail_of(images / "dump.log"));
-    // CRIU killed it; the pid must be free again before CRIU can restore it.
-    BOOST_REQUIRE(wait_until([&] { return !service.running(); }, 10s));
-    BOOST_REQUIRE(wait_until_gone(pid, 10s));
-    image_bytes = directory_bytes(images);
-
-    auto frozen = list_frozen(admin);
-    BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
-    // The bus sees the socket close in its own time.
-    BOOST_TEST(wait_until([&] { return !list_frozen(admin).at(0).attached; }, 5s),
-               "detached once its process is gone");
-    CallResult frozen_call = call(admin, sample_method(service.well_known_name(), "Get"));
-    BOOST_TEST(frozen_call.error_name == kNameFrozen, frozen_call.describe());
-    if (while_dumped)
-      while_dumped();
-
-    restore = criu_restore(images);
-    if (process_exists(pid))
-      restored.emplace(pid);
-    BOOST_REQUIRE_MESSAGE(restore.result.ok(), "criu restore: " << restore.result.describe()
-                                                                << tail_of(images / "restore.log"));
-    BOOST_REQUIRE(process_exists(pid));
-    frozen = list_frozen(admin);
-    BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
-    BOOST_TEST(frozen[0].attached, "attached to the restored process's new socket");
-    BOOST_TEST(frozen[0].id == checkpoint_id);
-    const std::string restore_log = read_file((images / "restore.log").string());
-    BOOST_TEST(restore_log.find("reattached to the bus at " + bus.socket_path().string()) !=
-                   std::string::npos,
-               tail_of(images / "restore.log"));
-    BOOST_TEST_MESSAGE(to_string(service.kind())
-                       << ": criu dump " << dump.wall.count() << " ms, restore "
-                       << restore.wall.count() << " ms, images " << image_bytes / 1024 << " KiB");
-  }
-
-  fs::path images;
-  CriuRun dump;
-  CriuRun restore;
-  std::uintmax_t image_bytes = 0;
-  std::optional<RestoredProcess> restored;
-};
 
 const auto kAllKinds = boost::unit_test::data::make(all_sample_kinds());
 // Kinds that stop reading their socket while a handler runs (GDBus reads
@@ -276,7 +117,7 @@ BOOST_DATA_TEST_CASE(restored_service_continues_its_connection, kAllKinds, kind)
   BOOST_TEST(sample_uint64(admin.get(), name, "Increment") == 2u);
 
   const std::string id = freeze(admin.get(), name);
-  CheckpointedService checkpointed(service, bus, admin.get(), id);
+  CheckpointedService checkpointed(service, bus, admin, id);
   thaw(admin.get(), id);
 
   BOOST_TEST(sample_uint64(admin.get(), name, "Increment") == 3u, "memory state continued");
@@ -324,7 +165,7 @@ BOOST_DATA_TEST_CASE(bytes_in_flight_are_delivered_once, kSingleThreadedKinds, k
 
   const std::string id = freeze(admin.get(), name);
   emit_poke(admin.get());  // queued in the bus while frozen
-  CheckpointedService checkpointed(service, bus, admin.get(), id, [&] {
+  CheckpointedService checkpointed(service, bus, admin, id, [&] {
     // The Poke and the peer's reply.
     BOOST_REQUIRE(wait_until([&] { return list_frozen(admin.get()).at(0).queued_messages == 2u; }, 5s));
   });
@@ -374,7 +215,7 @@ BOOST_AUTO_TEST_CASE(restore_imports_the_record_when_the_bus_does_not_know_it)
 
   // As after a reboot without the bus's state: the bus forgets the
   // connection once its process is gone; the images still hold it.
-  CheckpointedService checkpointed(service, bus, admin.get(), id, [&] {
+  CheckpointedService checkpointed(service, bus, admin, id, [&] {
     CallResult discarded = call(admin.get(), checkpoint_method("Discard"), "s", id.c_str());
     BOOST_REQUIRE_MESSAGE(discarded.ok(), discarded.describe());
     BOOST_REQUIRE(!name_has_owner(admin.get(), name));

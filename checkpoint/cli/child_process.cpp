@@ -1,0 +1,227 @@
+#include "cli/child_process.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <sstream>
+#include <utility>
+
+#include "record/unique_fd.hpp"
+
+extern char **environ;
+
+namespace dbus_checkpoint::cli {
+namespace {
+
+using bus_client::errno_error;
+using bus_client::Result;
+using record::UniqueFd;
+
+// While the program runs we look at it this often (its output wakes us
+// at once; this bounds how late we notice its end if something else
+// keeps the pipe open).
+constexpr int kPollMilliseconds = 10;
+
+struct Pipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+};
+
+Result<Pipe> make_pipe()
+{
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0)
+    return errno_error("pipe2", errno);
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// NAME=VALUE strings: ours, with `overrides` replacing or adding.
+std::vector<std::string> environment_with(const std::map<std::string, std::string> &overrides)
+{
+  std::vector<std::string> entries;
+  for (char **entry = environ; entry && *entry; ++entry) {
+    std::string text = *entry;
+    if (!overrides.contains(text.substr(0, text.find('='))))
+      entries.push_back(std::move(text));
+  }
+  for (const auto &[name, value] : overrides)
+    entries.push_back(name + "=" + value);
+  return entries;
+}
+
+std::vector<char *> c_strings(std::vector<std::string> &strings)
+{
+  std::vector<char *> pointers;
+  for (std::string &text : strings)
+    pointers.push_back(text.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Appends what can be read now; false at end of file (or an error).
+bool read_available(int fd, std::string &out)
+{
+  char buffer[8192];
+  for (;;) {
+    ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got > 0) {
+      out.append(buffer, static_cast<std::size_t>(got));
+      continue;
+    }
+    if (got < 0 && errno == EINTR)
+      continue;
+    return got < 0 && errno == EAGAIN;
+  }
+}
+
+// In the child, between fork and exec: only async-signal-safe calls.
+[[noreturn]] void exec_child(char **argv, char **envp, int stdin_fd, int output_fd,
+                             int exec_error_fd)
+{
+  if (::dup2(stdin_fd, STDIN_FILENO) < 0 || ::dup2(output_fd, STDOUT_FILENO) < 0 ||
+      ::dup2(output_fd, STDERR_FILENO) < 0) {
+    int error = errno;
+    (void)!::write(exec_error_fd, &error, sizeof error);
+    ::_exit(127);
+  }
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::signal(SIGPIPE, SIG_DFL);
+  ::execve(argv[0], argv, envp);
+  int error = errno;
+  (void)!::write(exec_error_fd, &error, sizeof error);
+  ::_exit(127);
+}
+
+} // namespace
+
+std::string ProgramRun::describe_end(std::chrono::milliseconds timeout) const
+{
+  if (timed_out)
+    return "timed out after " + std::to_string(timeout.count() / 1000) + " s";
+  if (term_signal)
+    return "killed by signal " + std::to_string(term_signal) + " (" + ::strsignal(term_signal) +
+           ")";
+  return "exit status " + std::to_string(exit_status);
+}
+
+ChildProcess::ChildProcess(ChildProcess &&other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+
+ChildProcess &ChildProcess::operator=(ChildProcess &&other) noexcept
+{
+  if (this != &other) {
+    kill_and_reap();
+    pid_ = std::exchange(other.pid_, -1);
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() { kill_and_reap(); }
+
+int ChildProcess::try_reap()
+{
+  if (pid_ <= 0)
+    return -1;
+  int status = 0;
+  pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+  if (reaped == 0 || (reaped < 0 && errno == EINTR))
+    return -1;
+  pid_ = -1;
+  return reaped > 0 ? status : 0;  // ECHILD: already reaped
+}
+
+void ChildProcess::kill_and_reap()
+{
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+Result<ProgramRun> run_program(const ProgramCommand &command)
+{
+  if (command.argv.empty())
+    return bus_client::Error{"", "run_program: no program"};
+  auto output = make_pipe();
+  if (!output)
+    return output.error();
+  auto exec_error = make_pipe();
+  if (!exec_error)
+    return exec_error.error();
+  UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!dev_null)
+    return errno_error("cannot open /dev/null", errno);
+  std::vector<std::string> argv_strings = command.argv;
+  std::vector<std::string> env_strings = environment_with(command.environment);
+  std::vector<char *> argv = c_strings(argv_strings);
+  std::vector<char *> envp = c_strings(env_strings);
+
+  pid_t pid = ::fork();
+  if (pid < 0)
+    return errno_error("fork", errno);
+  if (pid == 0)
+    exec_child(argv.data(), envp.data(), dev_null.get(), output.value().write_end.get(),
+               exec_error.value().write_end.get());
+  ChildProcess child(pid);
+  output.value().write_end.reset();
+  exec_error.value().write_end.reset();
+
+  // exec closes the error pipe; before that, a failure writes its errno.
+  int exec_errno = 0;
+  ssize_t got = 0;
+  while ((got = ::read(exec_error.value().read_end.get(), &exec_errno, sizeof exec_errno)) < 0 &&
+         errno == EINTR) {
+  }
+  if (got == sizeof exec_errno) {
+    child.kill_and_reap();
+    return errno_error("cannot run " + command.argv[0], exec_errno);
+  }
+
+  const int output_fd = output.value().read_end.get();
+  ::fcntl(output_fd, F_SETFL, ::fcntl(output_fd, F_GETFL) | O_NONBLOCK);
+  ProgramRun run;
+  bool output_open = true;
+  const auto deadline = std::chrono::steady_clock::now() + command.timeout;
+  for (;;) {
+    int status = child.try_reap();
+    if (status >= 0) {
+      read_available(output_fd, run.output);
+      if (WIFEXITED(status))
+        run.exit_status = WEXITSTATUS(status);
+      else if (WIFSIGNALED(status))
+        run.term_signal = WTERMSIG(status);
+      return run;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      child.kill_and_reap();
+      read_available(output_fd, run.output);
+      run.timed_out = true;
+      return run;
+    }
+    struct pollfd poll_fd{output_fd, POLLIN, 0};
+    ::poll(&poll_fd, output_open ? 1 : 0, kPollMilliseconds);
+    if (output_open)
+      output_open = read_available(output_fd, run.output);
+  }
+}
+
+std::string last_lines(const std::string &text, std::size_t count, const std::string &indent)
+{
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);)
+    lines.push_back(std::move(line));
+  std::string out;
+  for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
+    out += indent + lines[i] + "\n";
+  return out;
+}
+
+} // namespace dbus_checkpoint::cli

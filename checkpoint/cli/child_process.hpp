@@ -1,0 +1,63 @@
+// Running another program (criu) to completion: its output captured, its
+// time bounded, and never left behind — a ChildProcess that goes out of
+// scope kills and reaps its process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bus-client/result.hpp"
+
+namespace dbus_checkpoint::cli {
+
+struct ProgramCommand {
+  std::vector<std::string> argv;                   // argv[0]: a path, not looked up
+  std::map<std::string, std::string> environment;  // set on top of ours
+  std::chrono::milliseconds timeout = std::chrono::minutes(2);
+};
+
+struct ProgramRun {
+  int exit_status = -1;  // -1 unless it exited
+  int term_signal = 0;   // the signal that ended it, 0 if it exited
+  bool timed_out = false;
+  std::string output;    // stdout and stderr as it wrote them
+
+  bool succeeded() const { return exit_status == 0 && !timed_out; }
+  // "exit status 1", "killed by signal 9 (Killed)", "timed out after 120 s".
+  std::string describe_end(std::chrono::milliseconds timeout) const;
+};
+
+// A process this program started: SIGKILLed and reaped when the owner goes
+// before it ended.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  ChildProcess(ChildProcess &&other) noexcept;
+  ChildProcess &operator=(ChildProcess &&other) noexcept;
+  ChildProcess(const ChildProcess &) = delete;
+  ChildProcess &operator=(const ChildProcess &) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  // Its wait status once it has ended (reaped then), -1 while it runs.
+  int try_reap();
+  void kill_and_reap();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Runs the command to its end (or its timeout: then SIGKILL).  An error if
+// it could not even be started, e.g. "cannot run /x/criu: No such file or
+// directory".
+bus_client::Result<ProgramRun> run_program(const ProgramCommand &command);
+
+// The last `count` lines of `text`, each prefixed with `indent`.
+std::string last_lines(const std::string &text, std::size_t count, const std::string &indent);
+
+} // namespace dbus_checkpoint::cli

@@ -1,0 +1,61 @@
+// What checkpoint and restore share: running CRIU with our plugin, the
+// error that carries the tail of CRIU's log, and thawing connections.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bus-client/checkpoint_bus.hpp"
+#include "cli/format.hpp"
+#include "cli/manifest.hpp"
+
+namespace dbus_checkpoint::cli {
+
+struct CriuSetup {
+  std::string executable;             // --criu
+  std::filesystem::path plugin_dir;   // --plugin-dir (made absolute: criu -L needs it)
+  bus_client::BusAddress bus;         // given to the plugin as DBUS_SYSTEM_BUS_ADDRESS
+};
+
+// How many lines of CRIU's log a failure shows: its last ones, and before
+// them the last of its error reports.
+inline constexpr std::size_t kLogTailLines = 12;
+inline constexpr std::size_t kLogErrorLines = 6;
+
+// The CRIU can run and the plugin directory holds a plugin; checked before
+// anything is frozen.
+bus_client::Result<CriuSetup> check_criu_setup(const std::string &executable,
+                                               const std::string &plugin_dir,
+                                               const bus_client::BusAddress &bus);
+
+// The address the bus is at: --address, else $DBUS_SYSTEM_BUS_ADDRESS,
+// else the standard system socket.
+std::string bus_address_in_use(const bus_client::BusAddress &bus);
+
+// `criu ACTION -D DIR -L PLUGIN_DIR -v4 -o ACTION.log EXTRA...`, timed.
+// Fails with CRIU's end (exit status, signal) and the last lines of its log
+// (or of its output when it wrote no log).
+bus_client::Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
+                                             const std::filesystem::path &images_dir,
+                                             const std::vector<std::string> &extra_arguments);
+
+// What checkpoint and restore check first: euid 0 (or an error naming
+// `command` and why it needs root), then check_criu_setup.
+bus_client::Result<CriuSetup> check_root_and_criu(const std::string &command,
+                                                  const std::string &why_root,
+                                                  const std::string &executable,
+                                                  const std::string &plugin_dir,
+                                                  const bus_client::BusAddress &bus);
+
+// Thaws each connection; returns one line per connection that failed
+// ("ID (:1.5): NAME: message").
+std::vector<std::string> thaw_connections(bus_client::CheckpointBus &bus,
+                                          const std::vector<ManifestConnection> &connections);
+
+// A table, indented: unique name, names, checkpoint id, pid.
+std::string connection_table(const std::vector<ManifestConnection> &connections);
+// "1 bus connection", "2 bus connections".
+std::string count_connections(std::size_t count);
+
+} // namespace dbus_checkpoint::cli

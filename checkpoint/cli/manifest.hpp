@@ -1,0 +1,65 @@
+// dbus-checkpoint.json: what `checkpoint` writes next to CRIU's images and
+// `restore` reads back — the dumped processes, the bus, the checkpoint id
+// of each frozen connection with its names, the timings, and once restored,
+// when (a checkpoint is restored once).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bus-client/result.hpp"
+
+namespace dbus_checkpoint::cli {
+
+class JsonObject;
+
+inline constexpr const char *kManifestFileName = "dbus-checkpoint.json";
+inline constexpr int kManifestFormat = 1;
+
+struct ManifestConnection {
+  std::string id;                  // checkpoint id
+  std::string unique_name;
+  std::vector<std::string> names;  // well-known names
+  pid_t pid = 0;                   // its process, in the tree
+  bool frozen_before = false;      // someone had frozen it before the checkpoint
+};
+
+struct RestoreMark {
+  std::int64_t at_usec = 0;  // CLOCK_REALTIME, when criu restore succeeded
+  double restore_ms = 0;     // how long criu restore took
+};
+
+struct CheckpointManifest {
+  pid_t pid = 0;                 // the tree's root, criu dump -t
+  std::string command;           // its /proc/PID/comm
+  std::vector<pid_t> processes;  // root first, then its descendants
+  std::string bus;               // the bus address as given, or "the system bus (...)"
+  std::vector<ManifestConnection> connections;
+  std::int64_t created_usec = 0;  // CLOCK_REALTIME
+  double freeze_ms = 0;
+  double dump_ms = 0;
+  double total_ms = 0;
+  std::uint64_t image_bytes = 0;
+  std::string criu;               // the criu that dumped
+  std::optional<RestoreMark> restored;
+};
+
+// The manifest's members (for the file and for checkpoint --json).
+void add_manifest_members(JsonObject &json, const CheckpointManifest &manifest);
+std::string manifest_json(const CheckpointManifest &manifest);
+bus_client::Result<CheckpointManifest> parse_manifest(std::string_view text);
+
+std::filesystem::path manifest_path(const std::filesystem::path &images_dir);
+// Atomically (a restore may rewrite it to mark itself), mode 0600.
+bus_client::Result<void> save_manifest(const std::filesystem::path &images_dir,
+                                       const CheckpointManifest &manifest);
+// "DIR/dbus-checkpoint.json: ..." errors that say what is wrong.
+bus_client::Result<CheckpointManifest> load_manifest(const std::filesystem::path &images_dir);
+
+} // namespace dbus_checkpoint::cli
