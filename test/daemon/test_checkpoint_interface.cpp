@@ -548,3 +548,35 @@ BOOST_FIXTURE_TEST_CASE(frozen_activatable_name_is_not_activated_again, Fixture)
   BOOST_TEST(r.error_name == kNameFrozen, "detached: " << r.describe());
   BOOST_TEST(activations() == activations_before, bus.log());
 }
+
+// A name its frozen owner allowed to be replaced stays its own: a
+// RequestName with REPLACE_EXISTING queues instead of taking it.
+BOOST_FIXTURE_TEST_CASE(frozen_owner_keeps_a_replaceable_name, Fixture)
+{
+  constexpr const char *kName = "org.dbuscheckpoint.Replaceable";
+  SdBus owner = open_system_bus();
+  BOOST_REQUIRE_GE(sd_bus_request_name(owner.get(), kName, SD_BUS_NAME_ALLOW_REPLACEMENT), 0);
+  const char *owner_unique = nullptr;
+  BOOST_REQUIRE_GE(sd_bus_get_unique_name(owner.get(), &owner_unique), 0);
+  auto request_replacing = [&](sd_bus *bus) {
+    constexpr uint32_t kDBusNameFlagReplaceExisting = 0x2;  // the wire flag, not sd-bus's
+    CallResult r = call(bus, bus_method("org.freedesktop.DBus", "RequestName"), "su", kName,
+                        kDBusNameFlagReplaceExisting);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+    uint32_t result = 0;
+    BOOST_REQUIRE_GE(sd_bus_message_read(r.reply.get(), "u", &result), 0);
+    return result;
+  };
+
+  std::string id = freeze(admin.get(), kName);
+  SdBus newcomer = open_system_bus();
+  BOOST_TEST(request_replacing(newcomer.get()) == 2u, "DBUS_REQUEST_NAME_REPLY_IN_QUEUE");
+  CallResult owner_now = call(admin.get(), bus_method("org.freedesktop.DBus", "GetNameOwner"), "s", kName);
+  BOOST_REQUIRE(owner_now.ok());
+  BOOST_TEST(read_string(owner_now.reply.get()) == owner_unique);
+
+  // Thawed, the name is replaceable again, as its owner asked.
+  thaw(admin.get(), id);
+  SdBus second = open_system_bus();
+  BOOST_TEST(request_replacing(second.get()) == 1u, "DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER");
+}
