@@ -120,3 +120,23 @@ BOOST_FIXTURE_TEST_CASE(system_policy_is_enforced, BusFixture)
   BOOST_TEST(monitor_as_nobody.err.find("AccessDenied") != std::string::npos,
              monitor_as_nobody.describe());
 }
+
+// Each bus start numbers unique names from a random :1.N (bus-patches
+// 0012), so that a frozen connection restored from another bus under its
+// own unique name does not find it taken.
+BOOST_FIXTURE_TEST_CASE(unique_names_start_at_a_random_number, BusFixture)
+{
+  auto first_unique_name = [] {
+    dcp::test::SdBus client = dcp::test::open_system_bus();
+    const char *unique = nullptr;
+    BOOST_REQUIRE_EQUAL(sd_bus_get_unique_name(client.get(), &unique), 0);
+    return std::string(unique);
+  };
+  std::string before = first_unique_name();
+  bus.stop();
+  bus.start();
+  std::string after = first_unique_name();
+  BOOST_TEST(before.rfind(":1.", 0) == 0u, before);
+  BOOST_TEST(after.rfind(":1.", 0) == 0u, after);
+  BOOST_TEST(before != after, "two starts of the bus gave out " << before << " first");
+}
