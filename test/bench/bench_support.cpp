@@ -31,6 +31,8 @@ std::string json_string(const std::string &text)
   return out + "\"";
 }
 
+} // namespace
+
 std::string format_number(double value)
 {
   std::ostringstream s;
@@ -42,8 +44,6 @@ std::string format_number(double value)
     s << std::setprecision(3) << value;
   return s.str();
 }
-
-} // namespace
 
 double seconds_between(Clock::time_point from, Clock::time_point to)
 {
@@ -138,6 +138,14 @@ void Report::add(Figure figure)
   figures_.push_back(std::move(figure));
 }
 
+void Report::add_note(const std::string &group, const std::string &text)
+{
+  notes_.emplace_back(group, text);
+  if (json_.is_open())
+    json_ << "{\"group\":" << json_string(group) << ",\"note\":" << json_string(text) << "}\n"
+          << std::flush;
+}
+
 void Report::write_json(const Figure &figure)
 {
   if (!json_.is_open())
@@ -167,6 +175,9 @@ void Report::print_table(const std::string &title, const std::string &group) con
               << format_number(f.samples.max()) << "  " << f.unit << " ("
               << f.samples.values.size() << ")\n";
   }
+  for (const auto &[note_group, text] : notes_)
+    if (note_group == group)
+      std::cout << "note: " << text << "\n";
   std::cout.flush();
 }
 

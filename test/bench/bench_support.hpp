@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dcp::bench {
@@ -61,6 +62,9 @@ class Report {
  public:
   explicit Report(const BenchOptions &options);
   void add(Figure figure);
+  // A sentence about a group (why a figure is missing, say): printed
+  // under its table and written as {"group": ..., "note": ...}.
+  void add_note(const std::string &group, const std::string &text);
   // The figures of one group, under a title.
   void print_table(const std::string &title, const std::string &group) const;
   const std::vector<Figure> &figures() const { return figures_; }
@@ -68,8 +72,12 @@ class Report {
  private:
   void write_json(const Figure &figure);
   std::vector<Figure> figures_;
+  std::vector<std::pair<std::string, std::string>> notes_;  // group, text
   std::ofstream json_;
 };
+
+// A figure as the tables print it: 3 significant digits or so.
+std::string format_number(double value);
 
 // Lets this process (and the daemons it starts) hold thousands of sockets.
 void raise_open_file_limit(unsigned long wanted);

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Turn the benchmark programs' JSON lines into report.md and bench.png.
 
-Usage: report.py OUT_DIR THROUGHPUT.jsonl CHECKPOINT.jsonl
+Usage: report.py OUT_DIR THROUGHPUT.jsonl CHECKPOINT.jsonl RESTORE.jsonl
 
 Each input line is one figure: group, what, subject, unit, samples, median,
-min, max (see test/bench/bench_support.hpp).  Runs with Debian's
+min, max; or a note on a group: group, note (see
+test/bench/bench_support.hpp).  Missing files are skipped.  Runs with Debian's
 /usr/bin/python3 and python3-matplotlib.
 """
 import datetime
@@ -24,23 +25,25 @@ PEER_HEADERS = ["1 idle peer", "100 idle peers", "1,000 idle peers"]
 
 
 def read_figures(paths):
-    figures = []
+    """The figures and the notes of the JSON lines files."""
+    lines = []
     for path in paths:
-        with open(path) as lines:
-            figures += [json.loads(line) for line in lines if line.strip()]
-    return figures
+        with open(path) as f:
+            lines += [json.loads(line) for line in f if line.strip()]
+    return ([x for x in lines if "note" not in x], [x for x in lines if "note" in x])
 
 
 def select(figures, group):
     return [f for f in figures if f["group"] == group]
 
 
+def distinct(figures, key):
+    """The values of figures' `key` ("what", "subject"), in first-seen order."""
+    return list(dict.fromkeys(f[key] for f in figures))
+
+
 def ordered_whats(figures):
-    whats = []
-    for f in figures:
-        if f["what"] not in whats:
-            whats.append(f["what"])
-    return whats
+    return distinct(figures, "what")
 
 
 def find(figures, what, subject):
@@ -111,10 +114,54 @@ def memory_section(figures):
               "for each.\n")
 
 
+def verdict(ratio):
+    if ratio is None:
+        return "–"
+    median = ratio["median"]
+    if median >= 1:
+        return f"restore wins, {number(median)}× as fast"
+    return f"cold start wins: restore takes {number(1 / median)}× as long"
+
+
+def restore_section(figures, notes):
+    restore, steps = select(figures, "restore"), select(figures, "restore-steps")
+    lines = [f"Note: {n['note']}\n" for n in notes if n["group"] == "restore"]
+    if not restore:
+        return "No restore figures.\n" + "\n".join(lines)
+    scenarios = distinct(restore, "subject")
+    header = ["median (min–max)"] + scenarios
+    rows = [[f"{what} ({find(restore, what, scenarios[0])['unit']})"]
+            + [cell(find(restore, what, s)) for s in scenarios] for what in ordered_whats(restore)]
+    rows.append(["verdict"] + [verdict(find(restore, "cold / restore", s)) for s in scenarios])
+    step_rows = [[f"{what} ({next(f['unit'] for f in steps if f['what'] == what)})"]
+                 + [cell(find(steps, what, s)) for s in scenarios] for what in ordered_whats(steps)]
+    return (markdown_table(header, rows) + "\n\n" + "\n".join(lines) + "\nThe steps:\n\n"
+            + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n")
+
+
+def plot_restore(figures, axes):
+    restore = select(figures, "restore")
+    scenarios = distinct(restore, "subject")
+    series = [("cold start -> first answered Get", "cold start"),
+              ("restore -> first answered Get", "restore")]
+    for i, (what, label) in enumerate(series):
+        ys = [find(restore, what, s) for s in scenarios]
+        axes.bar([j + i * 0.4 for j in range(len(scenarios))],
+                 [y["median"] if y else 0 for y in ys], 0.4, label=label)
+    axes.set_yscale("log")
+    axes.set_xticks([j + 0.2 for j in range(len(scenarios))])
+    axes.set_xticklabels([s.replace(" lazy", "\nlazy pages") for s in scenarios], fontsize=8)
+    axes.set_ylabel("ms to the first answered Get (median)")
+    axes.set_title("Cold start vs CRIU restore (sd-bus sample service)")
+    axes.legend()
+
+
 def plot(figures, path):
     rates, ratios = select(figures, "throughput"), select(figures, "throughput-ratio")
     latencies = select(figures, "latency")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(18, 4.5))
+    left, right = axes[0], axes[1]
+    plot_restore(figures, axes[2])
     whats = ordered_whats(rates)
     daemons = [d for d in DAEMONS if any(f["subject"] == d for f in rates)]
     width = 0.8 / max(1, len(daemons))
@@ -150,7 +197,7 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     out_dir, inputs = sys.argv[1], sys.argv[2:]
-    figures = read_figures([p for p in inputs if os.path.exists(p)])
+    figures, notes = read_figures([p for p in inputs if os.path.exists(p)])
     plot(figures, os.path.join(out_dir, "bench.png"))
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     report = f"""# dbus-checkpoint benchmarks
@@ -159,7 +206,7 @@ def main():
 Written by `scripts/bench.sh`.  Other processes on the machine share its cores:
 absolute figures vary from run to run, ratios within one run mean more.
 
-![throughput and latencies](bench.png)
+![throughput, latencies, restore vs cold start](bench.png)
 
 ## Throughput: our dbus-daemon vs stock 1.16.2 vs dbus-broker
 
@@ -186,7 +233,20 @@ here) before it answers.
 {latency_section(figures)}
 ## Memory per frozen connection
 
-{memory_section(figures)}"""
+{memory_section(figures)}
+## Restore vs cold start
+
+The sd-bus sample service on our daemon's private system bus, with `--init-ms N` (it sleeps
+N ms before connecting) or `--heap-mb 200` (it allocates and touches 200 MiB first).
+Cold start: exec → the first `Get` it answers, called by a client connected beforehand that
+calls again after each `ServiceUnknown`, woken by the name's `NameOwnerChanged`.
+Restore: that same service, once it answered, frozen and dumped with `criu dump`; then
+`criu restore -d` with our plugin → `Thaw` → the first `Get` it answers.  "lazy": the same
+dump restored with `criu restore --lazy-pages` while `criu lazy-pages` serves the pages from
+the images through userfaultfd (its start is counted in the restore).  Every run goes through
+all scenarios in turn; cold / restore is taken within each cycle.  Images are on local disk.
+
+{restore_section(figures, notes)}"""
     with open(os.path.join(out_dir, "report.md"), "w") as out:
         out.write(report)
 

@@ -1,0 +1,406 @@
+// dcp-bench-restore: restoring a checkpointed service vs starting it cold,
+// for the sd-bus sample service on our patched daemon (private system bus),
+// with real CRIU and our plugin, as test/criu/test_criu_plugin.cpp does it:
+//   - cold start: exec the service -> the first Get it answers.  A client
+//     connected beforehand calls Get until it is answered; after each call
+//     that finds no owner it waits for the name's NameOwnerChanged (at most
+//     5 ms), so it neither spins nor oversleeps the moment;
+//   - restore: that same service, once it answered, is frozen and dumped
+//     (`criu dump`); then `criu restore -d` -> Thaw -> the first Get it
+//     answers, each step timed;
+//   - the heap case once more with lazy pages: `criu lazy-pages` serves the
+//     pages of the (ordinary) dump through userfaultfd, `criu restore
+//     --lazy-pages` restores without them.
+// Each run goes through every scenario in turn, and the cold/restore ratio
+// is taken within one cycle, so that the load of other processes on the
+// machine cancels out as far as it can.
+//
+// The restored process is CRIU's child, then (CRIU exits with -d) its
+// nearest child subreaper's: this program is one, so that it reaps what it
+// restored and never leaves a process behind.
+#include <signal.h>
+#include <linux/magic.h>
+#include <sys/prctl.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench_bus.hpp"
+#include "bench_support.hpp"
+#include "bus-client/checkpoint_bus.hpp"
+#include "bus_client.hpp"
+#include "checkpoint_calls.hpp"
+#include "criu_support.hpp"
+#include "process.hpp"
+#include "sample_service.hpp"
+
+using namespace dcp;
+using namespace dcp::bench;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+namespace bus_client = dbus_checkpoint::bus_client;
+namespace criu = dcp::test::criu;
+
+namespace {
+
+constexpr const char *kUsage = R"(Usage: dcp-bench-restore [--runs N] [--json FILE]
+Cold start vs CRIU restore of the sd-bus sample service on our patched
+dbus-daemon (private system bus): --init-ms 0, 100, 1000, 3000 and a 200 MiB
+heap, that heap also with lazy pages.  N runs (>= 5, default 7) of every
+scenario; --json appends the figures to FILE; --scale is accepted and
+ignored.  Needs root (CRIU does).
+)";
+
+constexpr const char *kServiceName = test::kSampleDefaultName;
+constexpr const char *kServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnknown";
+constexpr const char *kNameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner";
+constexpr double kMiB = 1024.0 * 1024.0;
+
+struct Scenario {
+  std::string subject;  // as the figures name it
+  unsigned init_ms = 0;
+  unsigned heap_mb = 0;
+  bool lazy_pages = false;
+};
+
+const std::vector<Scenario> kScenarios = {
+    {"init 0 ms", 0, 0},          {"init 100 ms", 100, 0},
+    {"init 1000 ms", 1000, 0},    {"init 3000 ms", 3000, 0},
+    {"heap 200 MiB", 0, 200},     {"heap 200 MiB lazy", 0, 200, true},
+};
+
+template <typename T>
+T value_or_throw(bus_client::Result<T> result, const std::string &what)
+{
+  if (!result)
+    throw std::runtime_error(what + ": " + result.error().describe());
+  return std::move(result).value();
+}
+
+void throw_unless_ok(const bus_client::Result<void> &result, const std::string &what)
+{
+  if (!result)
+    throw std::runtime_error(what + ": " + result.error().describe());
+}
+
+// `criu ACTION -D images -L plugins -o ACTION.log extra...`
+std::vector<std::string> criu_command(const std::string &action, const fs::path &images,
+                                      const std::vector<std::string> &extra = {})
+{
+  std::vector<std::string> argv = {DCP_CRIU_EXECUTABLE, action, "-D", images.string(),
+                                   "-L", DCP_CRIU_PLUGIN_DIR, "-o", action + ".log"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+// A criu command run to its end (criu_support's runners take no options):
+// its result and wall time in ms.
+struct TimedCriu {
+  test::CommandResult result;
+  double ms = 0;
+};
+
+TimedCriu run_criu(const std::string &action, const fs::path &images,
+                   const std::vector<std::string> &extra)
+{
+  const auto start = Clock::now();
+  test::CommandResult result = test::run_command(criu_command(action, images, extra), 60s);
+  return {std::move(result), milliseconds_between(start, Clock::now())};
+}
+
+void throw_unless_ok(const TimedCriu &run, const std::string &action, const fs::path &images)
+{
+  if (!run.result.ok())
+    throw std::runtime_error("criu " + action + ": " + run.result.describe() + "\n" +
+                             criu::tail_of(images / (action + ".log")));
+}
+
+// A client that calls the service's Get until it is answered.
+class GetCaller {
+ public:
+  GetCaller()
+      : bus_(test::open_system_bus()),
+        owner_changes_(bus_.get(), std::string("type='signal',sender='org.freedesktop.DBus',"
+                                               "member='NameOwnerChanged',arg0='") +
+                                       kServiceName + "'")
+  {
+  }
+
+  // When Get was first answered.  Between calls that find no owner it
+  // waits for a NameOwnerChanged of the name, 5 ms at the most.  Throws once
+  // `alive` says the service is gone or after `timeout`.
+  Clock::time_point first_answer(const std::function<bool()> &alive,
+                                 std::chrono::milliseconds timeout)
+  {
+    const auto deadline = Clock::now() + timeout;
+    const test::MethodCall get = test::sample_method(kServiceName, "Get");
+    while (true) {
+      const std::size_t seen = owner_changes_.signals().size();
+      test::CallResult r = test::call(bus_.get(), get);
+      if (r.ok())
+        return Clock::now();
+      if (r.error_name != kServiceUnknown && r.error_name != kNameHasNoOwner)
+        throw std::runtime_error("Get: " + r.describe());
+      if (!alive())
+        throw std::runtime_error("the service ended before answering Get");
+      if (Clock::now() > deadline)
+        throw std::runtime_error("Get was not answered in time");
+      owner_changes_.wait_for(seen + 1, 5ms);
+    }
+  }
+
+ private:
+  test::SdBus bus_;
+  test::SignalCollector owner_changes_;
+};
+
+// The figures of one cycle: cold start, dump, restore.
+struct CycleTimes {
+  double cold_start_ms = 0;
+  double dump_ms = 0;
+  double image_mib = 0;
+  double lazy_daemon_ms = 0;  // lazy pages: `criu lazy-pages` start -> its socket
+  double criu_restore_ms = 0;
+  double thaw_ms = 0;
+  double first_call_ms = 0;
+  double restore_ms = 0;      // restore start -> first answered Get
+  double pages_in_ms = 0;     // lazy pages: restore start -> the daemon served all
+};
+
+class RestoreBench {
+ public:
+  RestoreBench()
+      : admin_(value_or_throw(bus_client::CheckpointBus::connect({}), "connect to the bus")),
+        images_(bus_.config().dir() / "images"),
+        service_log_(bus_.config().dir() / "sample-service.log")
+  {
+  }
+
+  CycleTimes run_cycle(const Scenario &scenario)
+  {
+    CycleTimes times;
+    fs::remove_all(images_);
+    fs::create_directories(images_);
+    checkpoint_id_.clear();
+    try {
+      const pid_t pid = start_cold(scenario, times);
+      restore(scenario, pid, times);
+    } catch (...) {
+      // Whatever was restored is gone by now; the frozen connection would
+      // keep the name from the next cycle's service.
+      if (!checkpoint_id_.empty())
+        (void)admin_.discard(checkpoint_id_);
+      throw;
+    }
+    fs::remove_all(images_);
+    return times;
+  }
+
+ private:
+  // Starts the service, times its first answer, dumps it: its pid.
+  pid_t start_cold(const Scenario &scenario, CycleTimes &times)
+  {
+    std::vector<std::string> argv = test::sample_command(test::SampleKind::SdBus);
+    argv.insert(argv.end(), {"--name", kServiceName, "--init-ms", std::to_string(scenario.init_ms),
+                             "--heap-mb", std::to_string(scenario.heap_mb)});
+    const auto start = Clock::now();
+    test::ChildProcess service(argv, service_log_.string(), /*new_session=*/true);
+    const auto answered = caller_.first_answer([&] { return service.running(); },
+                                               30s + std::chrono::milliseconds(scenario.init_ms));
+    times.cold_start_ms = milliseconds_between(start, answered);
+
+    checkpoint_id_ = value_or_throw(admin_.freeze(kServiceName), "Freeze");
+    const pid_t pid = service.pid();
+    TimedCriu dump = run_criu("dump", images_, {"-t", std::to_string(pid)});
+    throw_unless_ok(dump, "dump", images_);
+    times.dump_ms = dump.ms;
+    // CRIU killed it; the pid must be free again before CRIU can restore it.
+    if (!test::wait_until([&] { return !service.running(); }, 10s) ||
+        !criu::wait_until_gone(pid, 10s))
+      throw std::runtime_error("the dumped service did not go away");
+    times.image_mib = static_cast<double>(criu::directory_bytes(images_)) / kMiB;
+    // Reattach wants the frozen connection detached: the bus sees the
+    // socket close in its own time.
+    if (!test::wait_until([&] { return frozen_connection_detached(); }, 5s))
+      throw std::runtime_error("the bus did not see the dumped service's socket close");
+    return pid;
+  }
+
+  bool frozen_connection_detached()
+  {
+    auto frozen = value_or_throw(admin_.list_frozen(), "ListFrozen");
+    for (const auto &connection : frozen)
+      if (connection.id == checkpoint_id_)
+        return !connection.attached;
+    throw std::runtime_error("the bus forgot checkpoint " + checkpoint_id_);
+  }
+
+  void restore(const Scenario &scenario, pid_t pid, CycleTimes &times)
+  {
+    // Destroyed in reverse: the restored process goes before the daemon.
+    std::optional<test::ChildProcess> lazy_daemon;
+    std::optional<criu::RestoredProcess> restored;
+    std::vector<std::string> restore_options = {"-d"};
+    const auto start = Clock::now();
+    if (scenario.lazy_pages) {
+      lazy_daemon.emplace(criu_command("lazy-pages", images_),
+                          (images_ / "lazy-pages.out").string());
+      const fs::path socket = images_ / "lazy-pages.socket";
+      if (!test::wait_until([&] { return fs::exists(socket) || !lazy_daemon->running(); }, 10s) ||
+          !fs::exists(socket))
+        throw std::runtime_error("criu lazy-pages did not start\n" +
+                                 criu::tail_of(images_ / "lazy-pages.log"));
+      times.lazy_daemon_ms = milliseconds_between(start, Clock::now());
+      restore_options.push_back("--lazy-pages");
+    }
+    TimedCriu run = run_criu("restore", images_, restore_options);
+    if (criu::process_exists(pid))
+      restored.emplace(pid);
+    throw_unless_ok(run, "restore", images_);
+    if (!restored)
+      throw std::runtime_error("criu restore succeeded, but pid " + std::to_string(pid) +
+                               " does not exist");
+    times.criu_restore_ms = run.ms;
+
+    const auto thaw_start = Clock::now();
+    throw_unless_ok(admin_.thaw(checkpoint_id_), "Thaw");
+    const auto thawed = Clock::now();
+    times.thaw_ms = milliseconds_between(thaw_start, thawed);
+    const auto answered = caller_.first_answer([&] { return criu::process_exists(pid); }, 30s);
+    times.first_call_ms = milliseconds_between(thawed, answered);
+    times.restore_ms = milliseconds_between(start, answered);
+
+    if (lazy_daemon) {  // it ends once every page is in
+      if (!test::wait_until([&] { return !lazy_daemon->running(); }, 60s))
+        throw std::runtime_error("criu lazy-pages did not finish\n" +
+                                 criu::tail_of(images_ / "lazy-pages.log"));
+      times.pages_in_ms = milliseconds_between(start, Clock::now());
+    }
+  }
+
+  BenchBus bus_{Daemon::Ours};
+  bus_client::CheckpointBus admin_;
+  GetCaller caller_;
+  fs::path images_;
+  fs::path service_log_;
+  std::string checkpoint_id_;
+};
+
+// The samples of one scenario, figure by figure.
+struct ScenarioSamples {
+  Samples cold_start, dump, image, lazy_daemon, criu_restore, thaw, first_call, restore,
+      pages_in;
+
+  void add(const CycleTimes &t)
+  {
+    cold_start.add(t.cold_start_ms);
+    dump.add(t.dump_ms);
+    image.add(t.image_mib);
+    lazy_daemon.add(t.lazy_daemon_ms);
+    criu_restore.add(t.criu_restore_ms);
+    thaw.add(t.thaw_ms);
+    first_call.add(t.first_call_ms);
+    restore.add(t.restore_ms);
+    pages_in.add(t.pages_in_ms);
+  }
+
+  void report_to(Report &report, const Scenario &scenario) const
+  {
+    const std::string &s = scenario.subject;
+    report.add({"restore", "cold start -> first answered Get", s, "ms", cold_start});
+    report.add({"restore", "restore -> first answered Get", s, "ms", restore});
+    report.add({"restore", "cold / restore", s, "x", paired_ratios(cold_start, restore)});
+    report.add({"restore-steps", "criu dump (frozen service)", s, "ms", dump});
+    report.add({"restore-steps", "image size", s, "MiB", image});
+    if (scenario.lazy_pages)
+      report.add({"restore-steps", "criu lazy-pages daemon start", s, "ms", lazy_daemon});
+    report.add({"restore-steps", "criu restore -d", s, "ms", criu_restore});
+    report.add({"restore-steps", "Thaw", s, "ms", thaw});
+    report.add({"restore-steps", "first Get after Thaw", s, "ms", first_call});
+    if (scenario.lazy_pages)
+      report.add({"restore-steps", "restore start -> all pages in", s, "ms", pages_in});
+  }
+};
+
+// CRIU probes the kernel (kerndat) on every run unless it can keep the
+// result in /run/criu.kdat, which it does only on a tmpfs.
+bool criu_can_cache_its_kernel_probe()
+{
+  struct statfs run{};
+  return statfs("/run", &run) == 0 && run.f_type == TMPFS_MAGIC;
+}
+
+// "restore wins, 25x" or "cold start wins (restore 0.8x as fast)", per scenario.
+void print_verdicts(const Report &report)
+{
+  std::cout << "\n";
+  for (const Figure &f : report.figures()) {
+    if (f.what != "cold / restore")
+      continue;
+    const double ratio = f.samples.median();
+    std::cout << f.subject << ": "
+              << (ratio >= 1 ? "restore wins, " + format_number(ratio) + "x as fast"
+                             : "cold start wins: restore takes " + format_number(1 / ratio) +
+                                   "x as long")
+              << "\n";
+  }
+  std::cout.flush();
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+  return run_benchmark("dcp-bench-restore", [&] {
+    BenchOptions options = parse_bench_options(argc, argv, kUsage, /*default_runs=*/7);
+    if (geteuid() != 0)
+      throw std::runtime_error("needs root: CRIU does");
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+      throw std::runtime_error(std::string("PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
+    Report report(options);
+    RestoreBench bench;
+    progress("warm-up cycle");
+    bench.run_cycle(kScenarios.front());
+    std::map<std::string, ScenarioSamples> samples;
+    std::optional<std::string> lazy_failure;  // lazy pages are tried, not required
+    for (unsigned run = 1; run <= options.runs; run++) {
+      progress("run " + std::to_string(run) + "/" + std::to_string(options.runs));
+      for (const Scenario &scenario : kScenarios) {
+        if (scenario.lazy_pages && lazy_failure)
+          continue;
+        try {
+          samples[scenario.subject].add(bench.run_cycle(scenario));
+        } catch (const std::exception &e) {
+          if (!scenario.lazy_pages)
+            throw;
+          lazy_failure = e.what();
+          progress("lazy pages failed: " + *lazy_failure);
+        }
+      }
+    }
+    for (const Scenario &scenario : kScenarios)
+      if (!(scenario.lazy_pages && lazy_failure))
+        samples[scenario.subject].report_to(report, scenario);
+    if (!criu_can_cache_its_kernel_probe())
+      report.add_note("restore", "/run is not a tmpfs here, so CRIU cannot keep its kernel probe "
+                                 "in /run/criu.kdat and redoes it in every criu command "
+                                 "(dump, restore, lazy-pages): part of each of their times.");
+    if (lazy_failure)
+      report.add_note("restore", "lazy pages (criu lazy-pages + criu restore --lazy-pages) "
+                                 "failed here: " + *lazy_failure);
+    report.print_table("Restore vs cold start (sd-bus sample service, our daemon)", "restore");
+    report.print_table("Checkpoint and restore steps", "restore-steps");
+    print_verdicts(report);
+  });
+}
