@@ -182,7 +182,11 @@ Result<std::vector<FrozenConnection>> CheckpointBus::list_frozen()
   auto reply = call_bus(kCheckpointInterface, "ListFrozen");
   if (!reply)
     return reply.error();
-  sd_bus_message *message = reply.value().get();
+  return read_frozen_connections(reply.value().get());
+}
+
+Result<std::vector<FrozenConnection>> read_frozen_connections(sd_bus_message *message)
+{
   std::vector<FrozenConnection> entries;
   int r = sd_bus_message_enter_container(message, 'a', "(ssasa{sv})");
   while (r >= 0) {

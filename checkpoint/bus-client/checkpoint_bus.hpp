@@ -33,6 +33,10 @@ struct FrozenConnection {
   std::uint64_t dropped_signals = 0;
 };
 
+// The entries of a ListFrozen reply (read from its start).  For callers
+// that make the call on a connection of their own.
+Result<std::vector<FrozenConnection>> read_frozen_connections(sd_bus_message *reply);
+
 class CheckpointBus {
  public:
   // Connects and says Hello, so that a bus that is not there fails here.

@@ -52,39 +52,10 @@ std::vector<FrozenEntry> list_frozen(sd_bus *bus)
 {
   CallResult r = call(bus, checkpoint_method("ListFrozen"));
   BOOST_REQUIRE_MESSAGE(r.ok(), "ListFrozen: " << r.describe());
-  sd_bus_message *m = r.reply.get();
-  std::vector<FrozenEntry> entries;
-  BOOST_REQUIRE_GE(sd_bus_message_enter_container(m, 'a', "(ssasa{sv})"), 0);
-  while (sd_bus_message_enter_container(m, 'r', "ssasa{sv}") > 0) {
-    FrozenEntry e;
-    e.id = read_string(m);
-    e.unique_name = read_string(m);
-    e.names = read_string_array(m);
-    BOOST_REQUIRE_GE(sd_bus_message_enter_container(m, 'a', "{sv}"), 0);
-    while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-      const char *key = nullptr;
-      BOOST_REQUIRE_GE(sd_bus_message_read(m, "s", &key), 0);
-      std::string k = key;
-      if (k == "attached") {
-        int b = 0;
-        BOOST_REQUIRE_GE(sd_bus_message_read(m, "v", "b", &b), 0);
-        e.attached = b;
-      } else if (k == "uid") {
-        BOOST_REQUIRE_GE(sd_bus_message_read(m, "v", "u", &e.uid), 0);
-      } else if (k == "queued_messages") {
-        BOOST_REQUIRE_GE(sd_bus_message_read(m, "v", "u", &e.queued_messages), 0);
-      } else if (k == "dropped_signals") {
-        BOOST_REQUIRE_GE(sd_bus_message_read(m, "v", "t", &e.dropped_signals), 0);
-      } else {
-        BOOST_REQUIRE_GE(sd_bus_message_skip(m, "v"), 0);
-      }
-      BOOST_REQUIRE_GE(sd_bus_message_exit_container(m), 0);
-    }
-    BOOST_REQUIRE_GE(sd_bus_message_exit_container(m), 0);
-    BOOST_REQUIRE_GE(sd_bus_message_exit_container(m), 0);
-    entries.push_back(std::move(e));
-  }
-  return entries;
+  auto entries = dbus_checkpoint::bus_client::read_frozen_connections(r.reply.get());
+  if (!entries.ok())  // (a message's operands are evaluated even when it passes)
+    BOOST_FAIL("ListFrozen reply: " << entries.error().message);
+  return std::move(entries.value());
 }
 
 std::vector<std::string> signal_args(const std::vector<SdBusMessage> &signals, const char *member)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bus_client.hpp"
+#include "bus-client/checkpoint_bus.hpp"
 
 namespace dcp::test {
 
@@ -25,15 +26,8 @@ std::uint64_t sample_uint64(sd_bus *bus, const std::string &destination, const c
 bool is_checkpoint_id(const std::string &id);
 bool name_has_owner(sd_bus *bus, const std::string &name);
 
-struct FrozenEntry {
-  std::string id;
-  std::string unique_name;
-  std::vector<std::string> names;
-  bool attached = false;
-  std::uint32_t uid = 0;
-  std::uint32_t queued_messages = 0;
-  std::uint64_t dropped_signals = 0;
-};
+// One ListFrozen entry, as the product reads it (checkpoint/bus-client).
+using FrozenEntry = dbus_checkpoint::bus_client::FrozenConnection;
 std::vector<FrozenEntry> list_frozen(sd_bus *bus);
 
 // "name owner" of each NameFrozen or NameThawed signal (member) received.
