@@ -1,16 +1,20 @@
-# CRIU >= 4.1.  The system's criu is used when it is new enough and
-# `criu check` passes; otherwise (bookworm ships 3.17, which fails on recent
-# kernels) CRIU 4.1.1 is built from Debian trixie's orig tarball in the build
-# tree.  The plugin header criu-plugin.h always comes from that pinned source,
-# so our plugin compiles against the same API whichever binary runs it.
+# CRIU >= 4.2 that really works on this machine.  `criu check` proves
+# nothing (CRIU 4.1.1 says "Looks good" and then hangs in every dump where
+# hardware breakpoints are not virtualized), so the system's criu is used only
+# when it is >= 4.2 and the probe (checkpoint/criu-probe: dump and restore a
+# small test process, 20 s limit), compiled here at configure time, passes.
+# Otherwise CRIU 4.2.1 is built from Debian's orig tarball (forky / sid) in
+# the build tree.  criu-plugin.h always comes from that pinned source, so our
+# plugin compiles against the same API whichever binary runs it.
 #
 # Results: CRIU_EXECUTABLE (cache), CRIU_PLUGIN_INCLUDE_DIR, target `criu`.
 
-set(DCP_CRIU "AUTO" CACHE STRING "CRIU to use: AUTO (system if >= 4.1 and `criu check` passes, else build), SYSTEM, BUILD")
+set(DCP_CRIU "AUTO" CACHE STRING "CRIU to use: AUTO (system if >= 4.2 and the probe passes, else build 4.2.1), SYSTEM, BUILD")
 set_property(CACHE DCP_CRIU PROPERTY STRINGS AUTO SYSTEM BUILD)
+set(DCP_CRIU_MINIMUM 4.2)
 
 dcp_fetch_debian_orig(criu criu_${CRIU_UPSTREAM_VERSION}.orig.tar.xz
-                      ${CRIU_ORIG_SHA256} CRIU_TARBALL)
+                      ${CRIU_ORIG_SHA256} CRIU_TARBALL SUITES ${CRIU_DEBIAN_SUITES})
 
 set(CRIU_SOURCE_DIR ${CMAKE_BINARY_DIR}/criu/criu-${CRIU_UPSTREAM_VERSION})
 if(NOT EXISTS ${CRIU_SOURCE_DIR}/Makefile)
@@ -23,6 +27,33 @@ if(NOT EXISTS ${CRIU_SOURCE_DIR}/Makefile)
 endif()
 set(CRIU_PLUGIN_INCLUDE_DIR ${CRIU_SOURCE_DIR}/criu/include)
 
+# dcp_probe_criu(CRIU OUT_VAR): OUT_VAR is TRUE when the probe dumped and
+# restored its test process with CRIU; its message is printed either way.
+function(dcp_probe_criu criu out_var)
+  set(${out_var} FALSE PARENT_SCOPE)
+  set(probe_dir ${CMAKE_SOURCE_DIR}/checkpoint/criu-probe)
+  set(probe ${CMAKE_BINARY_DIR}/criu/dcp-criu-probe-configure)
+  try_compile(built ${CMAKE_BINARY_DIR}/criu/probe-build
+    SOURCES ${probe_dir}/criu_probe.cpp ${probe_dir}/probe_main.cpp ${probe_dir}/criu_output.cpp
+    CMAKE_FLAGS "-DINCLUDE_DIRECTORIES=${CMAKE_SOURCE_DIR}/checkpoint"
+    CXX_STANDARD 20
+    CXX_STANDARD_REQUIRED ON
+    COPY_FILE ${probe}
+    OUTPUT_VARIABLE build_output)
+  if(NOT built)
+    message(FATAL_ERROR "Compiling the CRIU probe (${probe_dir}) failed:\n${build_output}")
+  endif()
+  execute_process(
+    COMMAND ${probe} --criu ${criu} --time-limit 20
+            --advice "building CRIU ${CRIU_UPSTREAM_VERSION} instead (-DDCP_CRIU=BUILD does so always)"
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 40)
+  string(STRIP "${out}${err}" said)
+  message(STATUS "CRIU: ${said}")
+  if(rc EQUAL 0)
+    set(${out_var} TRUE PARENT_SCOPE)
+  endif()
+endfunction()
+
 function(dcp_system_criu_usable out_var)
   set(${out_var} FALSE PARENT_SCOPE)
   find_program(system_criu criu PATHS /usr/sbin /sbin NO_CACHE)
@@ -30,25 +61,31 @@ function(dcp_system_criu_usable out_var)
     message(STATUS "CRIU: no criu on this system")
     return()
   endif()
-  execute_process(COMMAND ${system_criu} --version OUTPUT_VARIABLE out ERROR_QUIET)
+  execute_process(COMMAND ${system_criu} --version OUTPUT_VARIABLE out ERROR_QUIET TIMEOUT 10)
   string(REGEX MATCH "Version: ([0-9]+)\\.([0-9]+)" _ "${out}")
-  if(NOT CMAKE_MATCH_1 OR "${CMAKE_MATCH_1}.${CMAKE_MATCH_2}" VERSION_LESS 4.1)
-    message(STATUS "CRIU: ${system_criu} is version ${CMAKE_MATCH_1}.${CMAKE_MATCH_2}, need >= 4.1")
+  if(NOT CMAKE_MATCH_1 OR "${CMAKE_MATCH_1}.${CMAKE_MATCH_2}" VERSION_LESS ${DCP_CRIU_MINIMUM})
+    message(STATUS "CRIU: ${system_criu} is version ${CMAKE_MATCH_1}.${CMAKE_MATCH_2}, need >= ${DCP_CRIU_MINIMUM} "
+                   "(< 4.2 hangs where hardware breakpoints are not virtualized)")
     return()
   endif()
-  execute_process(COMMAND ${system_criu} check RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
-  if(NOT rc EQUAL 0)
-    message(STATUS "CRIU: `${system_criu} check` fails on this kernel")
+  execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT uid STREQUAL "0")
+    message(STATUS "CRIU: not root, so ${system_criu} cannot be probed")
     return()
   endif()
-  set(${out_var} ${system_criu} PARENT_SCOPE)
+  dcp_probe_criu(${system_criu} works)
+  if(works)
+    set(${out_var} ${system_criu} PARENT_SCOPE)
+  endif()
 endfunction()
 
 set(criu_system "")
 if(NOT DCP_CRIU STREQUAL "BUILD")
   dcp_system_criu_usable(criu_system)
   if(NOT criu_system AND DCP_CRIU STREQUAL "SYSTEM")
-    message(FATAL_ERROR "DCP_CRIU=SYSTEM but the system's criu is missing, older than 4.1 or fails `criu check`")
+    message(FATAL_ERROR "DCP_CRIU=SYSTEM but the system's criu is missing, older than "
+                        "${DCP_CRIU_MINIMUM} or fails the probe (see above); -DDCP_CRIU=BUILD "
+                        "builds CRIU ${CRIU_UPSTREAM_VERSION}")
   endif()
 endif()
 

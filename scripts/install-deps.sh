@@ -16,7 +16,7 @@ packages=(
   # the daemon, built as Debian builds it
   libexpat1-dev libsystemd-dev libcap-ng-dev libaudit-dev libselinux1-dev
   libapparmor-dev libglib2.0-dev libx11-dev python3
-  # CRIU 4.1.1 from source (bookworm's 3.17 fails on recent kernels)
+  # CRIU 4.2.1 from source (bookworm's 3.17 and trixie's 4.1.1 fail on these machines)
   libprotobuf-c-dev protobuf-c-compiler libnl-3-dev libnet1-dev libcap-dev
   libbsd-dev python3-protobuf libnftables-dev libgnutls28-dev uuid-dev iproute2
   # real client libraries and tools used by the tests

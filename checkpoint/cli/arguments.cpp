@@ -22,7 +22,14 @@ constexpr const char *kCriuOptions =
     "  --criu PATH           the criu to run; default (found at build time):\n"
     "                        " DCP_DEFAULT_CRIU "\n"
     "  --plugin-dir DIR      where CRIU loads dbus-checkpoint's plugin from (criu -L);\n"
-    "                        default " DCP_DEFAULT_PLUGIN_DIR "\n";
+    "                        default " DCP_DEFAULT_PLUGIN_DIR "\n"
+    "  --criu-timeout SECONDS\n"
+    "                        kill criu if it has not finished after SECONDS\n"
+    "                        (1-3600, default 120); the failure is handled as any other\n"
+    "\n"
+    "Before anything is frozen, `criu --version` must answer within 5 s with 4.2 or\n"
+    "newer: CRIU < 4.2 hangs in every dump where hardware breakpoints are not\n"
+    "virtualized (most VMs) and cannot dump inet sockets on kernels >= 6.16.\n";
 
 constexpr std::array kSubcommands = {
     SubcommandSpec{Subcommand::Checkpoint, "checkpoint", "NAME",
@@ -130,6 +137,7 @@ constexpr const char *kProgramUsage =
     "  --json                    print one JSON object on stdout instead of text\n"
     "  --criu PATH               checkpoint, restore: the criu to run\n"
     "  --plugin-dir DIR          checkpoint, restore: where CRIU finds our plugin\n"
+    "  --criu-timeout SECONDS    checkpoint, restore: kill criu after SECONDS (120)\n"
     "  -h, --help                show this help; COMMAND --help shows that command's\n"
     "  --version                 show the version\n"
     "\n"
@@ -228,6 +236,8 @@ class Parser {
       return &invocation_.criu_path;
     if (option == "--plugin-dir")
       return &invocation_.plugin_dir;
+    if (option == "--criu-timeout")
+      return &criu_timeout_text_;
     return nullptr;
   }
 
@@ -273,6 +283,15 @@ class Parser {
         return fail(name + ": " + option + " is an option of " + owner);
     if (invocation_.in_place && subcommand != Subcommand::Freeze)
       return fail(name + ": --in-place is an option of freeze");
+    if (!criu_timeout_text_.empty()) {
+      unsigned seconds = 0;
+      const char *text_end = criu_timeout_text_.data() + criu_timeout_text_.size();
+      auto [end, error] = std::from_chars(criu_timeout_text_.data(), text_end, seconds);
+      if (error != std::errc() || end != text_end || seconds < 1 || seconds > 3600)
+        return fail(name + ": --criu-timeout needs whole seconds from 1 to 3600, not '" +
+                    criu_timeout_text_ + "'");
+      invocation_.criu_timeout = std::chrono::seconds(seconds);
+    }
     if (subcommand == Subcommand::Checkpoint)
       return check_checkpoint_target();
     if (spec.target && invocation_.target.empty())
@@ -334,6 +353,7 @@ class Parser {
   bool options_ended_ = false;
   Invocation invocation_;
   std::string pid_text_;                    // --pid's value, checked at the end
+  std::string criu_timeout_text_;           // --criu-timeout's value, likewise
   std::vector<std::string> value_options_;  // the options with a value given
   std::string error_;
 };

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ struct Invocation {
   std::string images_dir;    // checkpoint, restore -D DIR
   std::string criu_path = default_criu_path();    // checkpoint, restore --criu PATH
   std::string plugin_dir = default_plugin_dir();  // checkpoint, restore --plugin-dir DIR
+  // checkpoint, restore --criu-timeout SECONDS: criu is killed after this long
+  std::chrono::seconds criu_timeout{120};
 };
 
 struct ParsedArguments {

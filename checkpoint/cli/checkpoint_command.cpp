@@ -181,7 +181,8 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   const auto started = Clock::now();
   const auto fail = [&](const Error &error) { return report_failure(output, "checkpoint", error); };
   auto setup = check_root_and_criu("checkpoint", "criu dump takes other processes' memory",
-                                   invocation.criu_path, invocation.plugin_dir, invocation.bus);
+                                   invocation.criu_path, invocation.plugin_dir, invocation.bus,
+                                   invocation.criu_timeout);
   if (!setup)
     return fail(setup.error());
   auto bus = CheckpointBus::connect(invocation.bus);

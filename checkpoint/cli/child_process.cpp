@@ -212,16 +212,4 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
   }
 }
 
-std::string last_lines(const std::string &text, std::size_t count, const std::string &indent)
-{
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);)
-    lines.push_back(std::move(line));
-  std::string out;
-  for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
-    out += indent + lines[i] + "\n";
-  return out;
-}
-
 } // namespace dbus_checkpoint::cli

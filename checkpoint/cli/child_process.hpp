@@ -57,7 +57,5 @@ class ChildProcess {
 // directory".
 bus_client::Result<ProgramRun> run_program(const ProgramCommand &command);
 
-// The last `count` lines of `text`, each prefixed with `indent`.
-std::string last_lines(const std::string &text, std::size_t count, const std::string &indent);
 
 } // namespace dbus_checkpoint::cli

@@ -9,6 +9,7 @@
 
 #include "cli/child_process.hpp"
 #include "cli/files.hpp"
+#include "criu-probe/criu_output.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -19,8 +20,6 @@ using bus_client::errno_error;
 using bus_client::Result;
 
 constexpr const char *kStandardSystemBus = "unix:path=/run/dbus/system_bus_socket";
-// CRIU is given this long before it is killed.
-constexpr std::chrono::minutes kCriuTimeout{2};
 
 bool holds_a_plugin(const fs::path &dir)
 {
@@ -31,18 +30,31 @@ bool holds_a_plugin(const fs::path &dir)
   return false;
 }
 
-// CRIU's own error reports (pr_err: "Error (file.c:line): ..."), which may
-// be far above the end of a -v4 log; the last kLogErrorLines of them but
-// the one CRIU always prints here and that does no harm.
-std::string criu_errors(const std::string &log)
+// `criu --version` answers within kCriuVersionTimeout with 4.2 or newer:
+// the version, or why this CRIU is not used.
+Result<std::string> check_criu_version(const std::string &executable)
 {
-  constexpr const char *kHarmless = "Can't setup RLIMIT_NOFILE";
-  std::istringstream lines(log);
-  std::string reports;
-  for (std::string line; std::getline(lines, line);)
-    if (line.find("Error (") != std::string::npos && line.find(kHarmless) == std::string::npos)
-      reports += line + "\n";
-  return last_lines(reports, kLogErrorLines, "  ");
+  ProgramCommand command;
+  command.argv = {executable, "--version"};
+  command.timeout = kCriuVersionTimeout;
+  auto run = run_program(command);
+  if (!run)
+    return run.error();
+  if (!run.value().succeeded())
+    return Error{"", "'" + executable + " --version' failed (" +
+                         run.value().describe_end(kCriuVersionTimeout) +
+                         "): this CRIU cannot be used (--criu PATH chooses another)"};
+  auto version = criu::parse_version(run.value().output);
+  if (!version) {
+    std::string said = criu::last_lines(run.value().output, 1, "");
+    if (!said.empty())
+      said.pop_back();
+    return Error{"", "'" + executable + " --version' printed no version ('" + said +
+                         "'): is it CRIU? (--criu PATH chooses another)"};
+  }
+  if (std::string too_old = criu::why_too_old(*version); !too_old.empty())
+    return Error{"", executable + ": " + too_old + "; give --criu PATH with CRIU >= 4.2"};
+  return version->str();
 }
 
 std::string join(const std::vector<std::string> &items, const char *separator)
@@ -56,7 +68,7 @@ std::string join(const std::vector<std::string> &items, const char *separator)
 } // namespace
 
 Result<CriuSetup> check_criu_setup(const std::string &executable, const std::string &plugin_dir,
-                                   const bus_client::BusAddress &bus)
+                                   const bus_client::BusAddress &bus, std::chrono::seconds timeout)
 {
   if (executable.empty() || ::access(executable.c_str(), X_OK) < 0)
     return errno_error("cannot run CRIU at '" + executable + "' (--criu PATH chooses another)",
@@ -70,7 +82,10 @@ Result<CriuSetup> check_criu_setup(const std::string &executable, const std::str
   if (!holds_a_plugin(plugins))
     return Error{"", "no CRIU plugin (*.so) in " + plugins.string() +
                          " (build the dcp_criu_plugin target, or give --plugin-dir DIR)"};
-  return CriuSetup{executable, plugins.lexically_normal(), bus};
+  auto version = check_criu_version(executable);
+  if (!version)
+    return version.error();
+  return CriuSetup{executable, plugins.lexically_normal(), bus, timeout, version.value()};
 }
 
 std::string bus_address_in_use(const bus_client::BusAddress &bus)
@@ -91,7 +106,7 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
                   setup.plugin_dir.string(), "-v4", "-o", log_name};
   command.argv.insert(command.argv.end(), extra_arguments.begin(), extra_arguments.end());
   command.environment["DBUS_SYSTEM_BUS_ADDRESS"] = bus_address_in_use(setup.bus);
-  command.timeout = kCriuTimeout;
+  command.timeout = setup.timeout;
 
   const auto started = Clock::now();
   auto run = run_program(command);
@@ -101,25 +116,24 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
   if (run.value().succeeded())
     return elapsed;
 
-  std::string message = "criu " + action + " failed (" + run.value().describe_end(kCriuTimeout) +
+  std::string message = "criu " + action + " failed (" + run.value().describe_end(setup.timeout) +
                         ")";
+  if (run.value().timed_out)
+    message += ": criu " + setup.version + " did not finish within --criu-timeout";
   struct statvfs space{};
   if (::statvfs(images_dir.c_str(), &space) == 0 && space.f_bavail == 0)
     message += ": no space left in " + images_dir.string();
   const fs::path log_path = images_dir / log_name;
   auto log = read_whole_file(log_path);
-  if (log && !log.value().empty()) {
-    const std::string errors = criu_errors(log.value());
-    const std::string tail = last_lines(log.value(), kLogTailLines, "  ");
-    if (!errors.empty() && tail.find(errors) == std::string::npos)
-      message += "; errors in " + log_path.string() + ":\n" + errors + "and its";
-    else
-      message += "; the";
-    message += " last lines of " + log_path.string() + ":\n" + tail;
-  } else if (!run.value().output.empty()) {
+  const std::string described =
+      log ? criu::describe_log(log.value(), log_path.string(), kLogErrorLines, kLogTailLines) : "";
+  if (!described.empty())
+    message += described;
+  else if (!run.value().output.empty())
     message += "; it wrote no " + log_path.string() + ", its output:\n" +
-               last_lines(run.value().output, kLogTailLines, "  ");
-  }
+               criu::last_lines(run.value().output, kLogTailLines, "  ");
+  else
+    message += "; it wrote no " + log_path.string() + " and no output";
   if (message.ends_with('\n'))
     message.pop_back();
   return Error{"", message};
@@ -127,12 +141,13 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
 
 Result<CriuSetup> check_root_and_criu(const std::string &command, const std::string &why_root,
                                       const std::string &executable, const std::string &plugin_dir,
-                                      const bus_client::BusAddress &bus)
+                                      const bus_client::BusAddress &bus,
+                                      std::chrono::seconds timeout)
 {
   if (::geteuid() != 0)
     return Error{"", command + " must run as root (" + why_root + "); this is uid " +
                          std::to_string(::geteuid())};
-  return check_criu_setup(executable, plugin_dir, bus);
+  return check_criu_setup(executable, plugin_dir, bus, timeout);
 }
 
 std::vector<std::string> thaw_connections(bus_client::CheckpointBus &bus,

@@ -16,18 +16,25 @@ struct CriuSetup {
   std::string executable;             // --criu
   std::filesystem::path plugin_dir;   // --plugin-dir (made absolute: criu -L needs it)
   bus_client::BusAddress bus;         // given to the plugin as DBUS_SYSTEM_BUS_ADDRESS
+  std::chrono::seconds timeout{120};  // --criu-timeout: each criu run is killed after it
+  std::string version;                // what `criu --version` said, e.g. "4.2.1"
 };
+
+// How long `criu --version` may take in check_criu_setup.
+inline constexpr std::chrono::seconds kCriuVersionTimeout{5};
 
 // How many lines of CRIU's log a failure shows: its last ones, and before
 // them the last of its error reports.
 inline constexpr std::size_t kLogTailLines = 12;
 inline constexpr std::size_t kLogErrorLines = 6;
 
-// The CRIU can run and the plugin directory holds a plugin; checked before
+// The CRIU can run, answers `criu --version` within kCriuVersionTimeout with
+// 4.2 or newer, and the plugin directory holds a plugin; checked before
 // anything is frozen.
 bus_client::Result<CriuSetup> check_criu_setup(const std::string &executable,
                                                const std::string &plugin_dir,
-                                               const bus_client::BusAddress &bus);
+                                               const bus_client::BusAddress &bus,
+                                               std::chrono::seconds timeout);
 
 // The address the bus is at: --address, else $DBUS_SYSTEM_BUS_ADDRESS,
 // else the standard system socket.
@@ -46,7 +53,8 @@ bus_client::Result<CriuSetup> check_root_and_criu(const std::string &command,
                                                   const std::string &why_root,
                                                   const std::string &executable,
                                                   const std::string &plugin_dir,
-                                                  const bus_client::BusAddress &bus);
+                                                  const bus_client::BusAddress &bus,
+                                                  std::chrono::seconds timeout);
 
 // Thaws each connection; returns one line per connection that failed
 // ("ID (:1.5): NAME: message").

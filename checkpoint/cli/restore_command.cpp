@@ -160,7 +160,8 @@ int run_restore(const Invocation &invocation, const Output &output)
   const auto started = Clock::now();
   const auto fail = [&](const Error &error) { return report_failure(output, "restore", error); };
   auto setup = check_root_and_criu("restore", "criu restore creates processes with given pids",
-                                   invocation.criu_path, invocation.plugin_dir, invocation.bus);
+                                   invocation.criu_path, invocation.plugin_dir, invocation.bus,
+                                   invocation.criu_timeout);
   if (!setup)
     return fail(setup.error());
   std::error_code error;

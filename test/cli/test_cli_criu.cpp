@@ -296,7 +296,8 @@ BOOST_FIXTURE_TEST_CASE(a_dump_that_fails_half_way_thaws_the_service, Fixture)
 
   // CRIU dumped everything (and left the service running) but failed.
   const fs::path wrapper = bus.dir() / "criu-then-fail";
-  std::ofstream(wrapper) << "#!/bin/sh\n\"" << DCP_CRIU_EXECUTABLE << "\" \"$@\" --leave-running\n"
+  std::ofstream(wrapper) << "#!/bin/sh\n[ \"$1\" = --version ] && exec \"" << DCP_CRIU_EXECUTABLE
+                         << "\" --version\n\"" << DCP_CRIU_EXECUTABLE << "\" \"$@\" --leave-running\n"
                          << "echo \"criu-then-fail: criu said $?, failing anyway\" >&2\nexit 1\n";
   fs::permissions(wrapper, fs::perms::owner_all);
   const fs::path images2 = bus.dir() / "images2";
@@ -311,6 +312,57 @@ BOOST_FIXTURE_TEST_CASE(a_dump_that_fails_half_way_thaws_the_service, Fixture)
   BOOST_TEST(list_frozen(admin.get()).empty());
   BOOST_TEST(name_owner(admin.get(), name) == service.unique_name());
   BOOST_TEST(increment(name) == 3u);
+}
+
+// A criu that never finishes costs --criu-timeout, not the suite's time-out:
+// killed, the service thawed, the error saying what happened.  An old CRIU
+// (< 4.2 hangs on these machines) or one that does not answer --version is
+// refused before anything is frozen.
+BOOST_FIXTURE_TEST_CASE(a_criu_that_hangs_is_stopped_in_time, Fixture)
+{
+  SampleService service(SampleKind::SdBus, bus);
+  const std::string name = service.well_known_name();
+  auto fake_criu = [&](const std::string &file, const std::string &body) {
+    const fs::path path = bus.dir() / file;
+    std::ofstream(path) << "#!/bin/sh\n" << body;
+    fs::permissions(path, fs::perms::owner_all);
+    return path.string();
+  };
+
+  const std::string hangs = fake_criu(
+      "criu-hangs", "[ \"$1\" = --version ] && { echo 'Version: 4.2.1'; exit 0; }\n"
+                    "exec sleep 100000\n");
+  auto started = std::chrono::steady_clock::now();
+  CommandResult r = cli({"checkpoint", name, "-D", images.string(), "--criu", hangs,
+                         "--criu-timeout", "2"});
+  BOOST_TEST_MESSAGE("hanging criu: " << elapsed_ms(started) << " ms: " << r.err);
+  BOOST_TEST(r.exit_status == 1, r.describe());
+  BOOST_TEST(elapsed_ms(started) < 15'000);
+  BOOST_TEST(r.err.find("criu dump failed (timed out after 2 s): criu 4.2.1 did not finish "
+                        "within --criu-timeout") != std::string::npos,
+             r.err);
+  BOOST_TEST(r.err.find("1 bus connection thawed again") != std::string::npos, r.err);
+  BOOST_TEST(service.running());
+  BOOST_TEST(list_frozen(admin.get()).empty());
+  BOOST_TEST(increment(name) == 1u, "the service answers again");
+
+  auto refused = [&](const std::string &criu, const std::string &expected) {
+    const auto before = std::chrono::steady_clock::now();
+    CommandResult refusal =
+        cli({"checkpoint", name, "-D", (bus.dir() / "never").string(), "--criu", criu});
+    BOOST_TEST(refusal.exit_status == 1, refusal.describe());
+    BOOST_TEST(refusal.err.find(expected) != std::string::npos, refusal.err);
+    BOOST_TEST(elapsed_ms(before) < 10'000);
+    BOOST_TEST(list_frozen(admin.get()).empty(), "nothing was frozen");
+  };
+  const std::string old = fake_criu("criu-old", "echo 'Version: 4.1.1'\n");
+  refused(old, old + ": CRIU 4.1.1 is older than 4.2: CRIU < 4.2 hangs in every dump where "
+               "hardware breakpoints are not virtualized");
+  const std::string silent = fake_criu("criu-silent", "exec sleep 100001\n");
+  refused(silent, "'" + silent + " --version' failed (timed out after 5 s)");
+  const std::string other = fake_criu("not-criu", "echo 'usage: something else'\n");
+  refused(other, "'" + other + " --version' printed no version ('usage: something else')");
+  BOOST_TEST(increment(name) == 2u);
 }
 
 BOOST_FIXTURE_TEST_CASE(restore_refused_when_another_process_owns_the_name, Fixture)

@@ -112,6 +112,17 @@ BOOST_AUTO_TEST_CASE(checkpoint_and_restore_arguments)
   auto restore = parse({"restore", "-D", "d"});
   BOOST_TEST(restore.usage_error == "");
   BOOST_TEST((restore.invocation.subcommand == Subcommand::Restore));
+  BOOST_TEST(restore.invocation.criu_timeout.count() == 120);
+  auto patient = parse({"restore", "-D", "d", "--criu-timeout", "7"});
+  BOOST_TEST(patient.usage_error == "");
+  BOOST_TEST(patient.invocation.criu_timeout.count() == 7);
+  for (const char *bad : {"0", "3601", "x", "-1", "2.5"})
+    BOOST_TEST(usage_error({"checkpoint", "n", "-D", "d", "--criu-timeout", bad}) ==
+                   "checkpoint: --criu-timeout needs whole seconds from 1 to 3600, not '" +
+                       std::string(bad) + "'",
+               bad);
+  BOOST_TEST(usage_error({"list", "--criu-timeout", "5"}) ==
+             "list: --criu-timeout is an option of checkpoint and restore");
 
   BOOST_TEST(usage_error({"checkpoint", "-D", "d"}) == "checkpoint: missing NAME or --pid PID");
   BOOST_TEST(usage_error({"checkpoint", "n"}) == "checkpoint: missing -D DIR");
@@ -416,12 +427,6 @@ BOOST_AUTO_TEST_CASE(programs_run_to_their_end)
   BOOST_TEST(missing.error().message == "cannot run /nonexistent/criu: No such file or directory");
 }
 
-BOOST_AUTO_TEST_CASE(log_tails)
-{
-  BOOST_TEST(last_lines("a\nb\nc\n", 2, "> ") == "> b\n> c\n");
-  BOOST_TEST(last_lines("a\nb", 5, "") == "a\nb\n");
-  BOOST_TEST(last_lines("", 5, "") == "");
-}
 
 BOOST_AUTO_TEST_CASE(pids_in_use_until_reaped)
 {
