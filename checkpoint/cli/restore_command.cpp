@@ -44,13 +44,14 @@ const FrozenConnection *find_frozen(const std::vector<FrozenConnection> &frozen,
 // Refuses what would make CRIU's plugin fail: a connection already attached
 // to a process, or (for one the bus no longer holds, which the plugin will
 // Import) a name of it owned by someone else now.
-Result<void> check_bus_allows_restore(CheckpointBus &bus, const CheckpointManifest &manifest,
+Result<void> check_bus_allows_restore(CheckpointBus &bus,
+                                      const std::vector<ManifestConnection> &connections,
                                       const fs::path &dir)
 {
   auto frozen = bus.list_frozen();
   if (!frozen)
     return frozen.error();
-  for (const ManifestConnection &connection : manifest.connections) {
+  for (const ManifestConnection &connection : connections) {
     if (const FrozenConnection *known = find_frozen(frozen.value(), connection)) {
       if (known->attached)
         return Error{"", "checkpoint " + connection.id + " (" + connection.unique_name +
@@ -98,13 +99,12 @@ Result<Clock::duration> wait_for_free_pids(const CheckpointManifest &manifest)
 
 // The ids the restored connections have on the bus now (the plugin may have
 // Imported a record under a new id), in the manifest's order.
-Result<std::vector<ManifestConnection>> restored_connections(CheckpointBus &bus,
-                                                             const CheckpointManifest &manifest)
+Result<std::vector<ManifestConnection>> restored_connections(
+    CheckpointBus &bus, std::vector<ManifestConnection> connections)
 {
   auto frozen = bus.list_frozen();
   if (!frozen)
     return frozen.error();
-  std::vector<ManifestConnection> connections = manifest.connections;
   for (ManifestConnection &connection : connections) {
     const FrozenConnection *now = find_frozen(frozen.value(), connection);
     if (!now)
@@ -113,6 +113,31 @@ Result<std::vector<ManifestConnection>> restored_connections(CheckpointBus &bus,
     connection.id = now->id;
   }
   return connections;
+}
+
+// A checkpoint's connections on one bus (address empty: the command's own).
+struct BusConnections {
+  std::string address;
+  std::vector<ManifestConnection> connections;
+};
+
+std::vector<BusConnections> connections_by_bus(const CheckpointManifest &manifest)
+{
+  std::vector<BusConnections> buses{{"", {}}};  // the command's own bus first
+  for (const ManifestConnection &connection : manifest.connections) {
+    auto on = std::find_if(buses.begin(), buses.end(), [&](const BusConnections &b) {
+      return b.address == connection.bus;
+    });
+    if (on == buses.end())
+      on = buses.insert(buses.end(), BusConnections{connection.bus, {}});
+    on->connections.push_back(connection);
+  }
+  return buses;
+}
+
+bus_client::BusAddress where(const Invocation &invocation, const std::string &address)
+{
+  return address.empty() ? invocation.bus : bus_client::BusAddress{address};
 }
 
 struct RestoreTimes {
@@ -177,11 +202,14 @@ int run_restore(const Invocation &invocation, const Output &output)
                               format_local_time(mark->at_usec) + " (pid " +
                               std::to_string(manifest.value().pid) +
                               "): a checkpoint restores once; take a new one to restore again"});
-  {
-    auto bus = CheckpointBus::connect(invocation.bus);
+  // Each bus the checkpoint's connections are on: the command's own, and
+  // those named in the manifest (a session bus).
+  const std::vector<BusConnections> buses = connections_by_bus(manifest.value());
+  for (const BusConnections &on_bus : buses) {
+    auto bus = CheckpointBus::connect(where(invocation, on_bus.address));
     if (!bus)
       return fail(bus.error());
-    if (auto allowed = check_bus_allows_restore(bus.value(), manifest.value(), dir); !allowed)
+    if (auto allowed = check_bus_allows_restore(bus.value(), on_bus.connections, dir); !allowed)
       return fail(allowed.error());
   }  // disconnected: a bus that starts unique names afresh may want ours back
 
@@ -190,7 +218,10 @@ int run_restore(const Invocation &invocation, const Output &output)
   if (!waited)
     return fail(waited.error());
   times.wait = waited.value();
-  auto restored = run_criu(setup.value(), "restore", dir, {"-d"});
+  std::vector<std::string> restore_arguments{"-d"};
+  restore_arguments.insert(restore_arguments.end(), manifest.value().criu_options.begin(),
+                           manifest.value().criu_options.end());
+  auto restored = run_criu(setup.value(), "restore", dir, restore_arguments);
   if (!restored)
     return fail(Error{"", restored.error().message + "\nthe images in " + dir.string() +
                               " are kept"});
@@ -200,14 +231,20 @@ int run_restore(const Invocation &invocation, const Output &output)
   manifest.value().restored = RestoreMark{realtime_usec(), to_milliseconds(times.restore)};
   auto marked = save_manifest(dir, manifest.value());
 
-  auto bus = CheckpointBus::connect(invocation.bus);
-  if (!bus)
-    return fail(bus.error());
-  auto connections = restored_connections(bus.value(), manifest.value());
-  if (!connections)
-    return fail(connections.error());
+  std::vector<ManifestConnection> thawed;
+  std::vector<std::string> failures;
   const auto thaw_started = Clock::now();
-  std::vector<std::string> failures = thaw_connections(bus.value(), connections.value());
+  for (const BusConnections &on_bus : buses) {
+    auto bus = CheckpointBus::connect(where(invocation, on_bus.address));
+    if (!bus)
+      return fail(bus.error());
+    auto connections = restored_connections(bus.value(), on_bus.connections);
+    if (!connections)
+      return fail(connections.error());
+    for (const std::string &failure : thaw_connections(bus.value(), connections.value()))
+      failures.push_back(failure);
+    thawed.insert(thawed.end(), connections.value().begin(), connections.value().end());
+  }
   times.thaw = Clock::now() - thaw_started;
   times.total = Clock::now() - started;
   if (!failures.empty()) {
@@ -217,7 +254,7 @@ int run_restore(const Invocation &invocation, const Output &output)
       thaw_error.message += "\ncannot thaw " + failure;
     return fail(thaw_error);
   }
-  print_restore(output, manifest.value(), dir, connections.value(), times);
+  print_restore(output, manifest.value(), dir, thawed, times);
   if (!marked)
     output.report << "dbus-checkpoint: restore: warning: cannot mark " << dir.string()
                   << " restored: " << marked.error().message << "\n";
