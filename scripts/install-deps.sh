@@ -23,6 +23,9 @@ packages=(
   python3-dbus python3-gi gir1.2-glib-2.0 libglib2.0-bin dbus-bin systemd
   libdbus-1-dev                  # libdbus marshalling for raw-socket tests
   procps util-linux
+  # test/wayland and demo-wayland.sh: headless weston (its weston-terminal and
+  # weston-screenshooter), our Wayland client's build, PNG decoding
+  weston libwayland-dev libwayland-bin wayland-protocols libpng-dev
   # scripts/bench.sh: dbus-broker to compare with, matplotlib for the plot
   dbus-broker python3-matplotlib
 )
