@@ -254,17 +254,33 @@ BOOST_FIXTURE_TEST_CASE(refusals_before_the_freeze_change_nothing, Fixture)
           images.string() + " holds a checkpoint already");
   refused({"checkpoint", "org.dbuscheckpoint.Nobody", "-D", (bus.dir() / "x").string()},
           "cannot find the process of org.dbuscheckpoint.Nobody: ");
-
-  // Started without setsid: CRIU could dump it but not restore it detached.
-  const fs::path ready = bus.dir() / "in-session.ready";
-  std::vector<std::string> argv = sample_command(SampleKind::SdBus);
-  argv.insert(argv.end(), {"--name", "org.dbuscheckpoint.InSession", "--ready-file", ready.string()});
-  ChildProcess in_session(argv, (bus.dir() / "in-session.log").string(), /*new_session=*/false);
-  BOOST_REQUIRE(wait_until([&] { return fs::exists(ready); }, 10s));
-  refused({"checkpoint", "org.dbuscheckpoint.InSession", "-D", (bus.dir() / "y").string()},
-          "pid " + std::to_string(in_session.pid()) + " (dcp-sample-sdbu) does not lead its "
-          "session");
   BOOST_TEST(increment(name) == 1u, "the service still answers");
+}
+
+// Started without setsid, as a shell or the bus's activation helper starts
+// a service: it shares this test's session.  It is dumped as a shell job
+// and restored into a session of its own, not the caller's.
+BOOST_FIXTURE_TEST_CASE(a_service_in_its_starters_session_is_restored_into_its_own, Fixture)
+{
+  const fs::path ready = bus.dir() / "in-session.ready";
+  const std::string name = "org.dbuscheckpoint.InSession";
+  std::vector<std::string> argv = sample_command(SampleKind::SdBus);
+  argv.insert(argv.end(), {"--name", name, "--ready-file", ready.string()});
+  ChildProcess service(argv, (bus.dir() / "in-session.log").string(), /*new_session=*/false);
+  BOOST_REQUIRE(wait_until([&] { return fs::exists(ready) || !service.running(); }, 10s));
+  const pid_t pid = service.pid();
+  BOOST_REQUIRE_EQUAL(getsid(pid), getsid(0));
+  BOOST_TEST(increment(name) == 1u);
+
+  CommandResult dumped = must_run({"checkpoint", "--json", name, "-D", images.string()});
+  BOOST_TEST(json_query(dumped.out, "d['shell_job']") == "True", dumped.out);
+  BOOST_REQUIRE(wait_until([&] { return !service.running(); }, 10s));
+  CommandResult restored = restore();
+  RestoredProcess restored_process(pid);
+  BOOST_TEST(increment(name) == 2u, "the same process answers on: " << restored.err);
+  BOOST_TEST(getsid(pid) != getsid(0), "not in the caller's session");
+  BOOST_TEST(getsid(pid) > 0);
+  BOOST_TEST(getsid(pid) != pid, "in criu's session, whose leader is gone");
 }
 
 BOOST_FIXTURE_TEST_CASE(a_dump_that_fails_half_way_thaws_the_service, Fixture)
