@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -223,6 +224,21 @@ bool can_dump_other_users()
   return dbus_checkpoint::cli::has_sys_resource(read_file("/proc/self/status"));
 }
 
+// Its open descriptors, by number, each "socket" or what it points at
+// (sockets are new after a restore: the bus socket is the plugin's).
+std::map<int, std::string> open_files(pid_t pid)
+{
+  std::map<int, std::string> files;
+  std::error_code error;
+  for (const auto &entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+    std::string target = fs::read_symlink(entry.path(), error).string();
+    if (target.starts_with("socket:"))
+      target = "socket";
+    files[std::stoi(entry.path().filename().string())] = target;
+  }
+  return files;
+}
+
 bool has_owner(sd_bus *bus, const std::string &name) { return name_has_owner(bus, name); }
 
 std::uint32_t connection_uint(sd_bus *bus, const char *member, const std::string &name)
@@ -269,6 +285,7 @@ class ServiceRun {
     unique_name = owner_of(admin_.get(), service_.bus_name);
     pid = static_cast<pid_t>(connection_uint(admin_.get(), "GetConnectionUnixProcessID", unique_name));
     BOOST_TEST(process_uid(pid) == uid_of(service_.user), service_.label << " runs as " << service_.user);
+    files_before = open_files(pid);
     if (service_.command.empty())
       BOOST_TEST(getsid(pid) != pid, "activated by the bus: not a session leader");
     else
@@ -339,6 +356,7 @@ class ServiceRun {
                    static_cast<std::uint32_t>(pid),
                "same pid");
     BOOST_TEST(criu::process_exists(pid));
+    BOOST_TEST(open_files(pid) == files_before, "the same descriptors, nothing of CRIU's left open");
   }
 
   void expect_signal_after_restore()
@@ -368,6 +386,7 @@ class ServiceRun {
   fs::path images;
   double cold_start_ms = 0, restore_ms = 0;
   std::uintmax_t image_bytes = 0;
+  std::map<int, std::string> files_before;
 
  private:
   DistributionBus &host_;
