@@ -330,6 +330,43 @@ BOOST_FIXTURE_TEST_CASE(a_dump_that_fails_half_way_thaws_the_service, Fixture)
   BOOST_TEST(increment(name) == 3u);
 }
 
+// A restored process that dies at once (here a criu wrapper SIGKILLs it as
+// soon as criu restore has returned, as SIGXFSZ killed rtkit-daemon before
+// CRIU logged through a pipe): restore says which process and how it ended,
+// the connection stays frozen and detached, the checkpoint is not marked
+// restored, and the next restore brings the service back.
+BOOST_FIXTURE_TEST_CASE(a_process_that_dies_right_after_restore_can_be_restored_again, Fixture)
+{
+  SampleService service(SampleKind::SdBus, bus);
+  const std::string name = service.well_known_name();
+  BOOST_TEST(increment(name) == 1u);
+  const pid_t pid = service.pid();
+  checkpoint(service);
+
+  const fs::path wrapper = bus.dir() / "criu-then-kill";
+  std::ofstream(wrapper) << "#!/bin/sh\n[ \"$1\" = restore ] || exec \"" << DCP_CRIU_EXECUTABLE
+                         << "\" \"$@\"\n\"" << DCP_CRIU_EXECUTABLE << "\" \"$@\" || exit\nkill -KILL "
+                         << pid << "\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  CommandResult r = cli({"restore", "-D", images.string(), "--criu", wrapper.string()});
+  BOOST_TEST(r.exit_status == 1, r.describe());
+  BOOST_TEST(r.err.find("pid " + std::to_string(pid) +
+                        " (dcp-sample-sdbu) exited right after restore: killed by signal 9 (Killed)") !=
+                 std::string::npos,
+             r.err);
+  BOOST_TEST(r.err.find("stay frozen and detached") != std::string::npos, r.err);
+  BOOST_TEST(criu::wait_until_gone(pid, 10s));
+  const std::vector<FrozenEntry> frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(!frozen[0].attached);
+  CallResult meanwhile = call_sample(name, "Get");
+  BOOST_TEST(meanwhile.error_name == kNameFrozen, meanwhile.describe());
+
+  restore();
+  RestoredProcess restored_process(pid);
+  BOOST_TEST(increment(name) == 2u, "restored again, the same connection goes on");
+}
+
 // A criu that never finishes costs --criu-timeout, not the suite's time-out:
 // killed, the service thawed, the error saying what happened.  An old CRIU
 // (< 4.2 hangs on these machines) or one that does not answer --version is
