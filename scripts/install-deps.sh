@@ -23,6 +23,8 @@ packages=(
   python3-dbus python3-gi gir1.2-glib-2.0 libglib2.0-bin dbus-bin systemd
   libdbus-1-dev                  # libdbus marshalling for raw-socket tests
   procps util-linux
+  # test/system: Debian's own system services on our daemon as the system bus
+  avahi-daemon accountsservice rtkit polkitd
   # scripts/bench.sh: dbus-broker to compare with, matplotlib for the plot
   dbus-broker python3-matplotlib
 )

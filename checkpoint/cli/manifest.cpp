@@ -184,7 +184,8 @@ void add_manifest_members(JsonObject &json, const CheckpointManifest &manifest)
       .add("dump_ms", manifest.dump_ms)
       .add("total_ms", manifest.total_ms)
       .add("image_bytes", manifest.image_bytes)
-      .add("criu", manifest.criu);
+      .add("criu", manifest.criu)
+      .add("shell_job", manifest.shell_job);
 }
 
 std::string manifest_json(const CheckpointManifest &manifest)
@@ -227,6 +228,8 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   reader.number("total_ms", manifest.total_ms);
   reader.integer("image_bytes", manifest.image_bytes);
   reader.string("criu", manifest.criu);
+  if (root.member("shell_job"))  // absent from checkpoints of 0.1.0
+    reader.boolean("shell_job", manifest.shell_job);
   manifest.restored = read_restore_mark(root.member("restored"), reader);
   if (!reader.problem().empty())
     return Error{"", reader.problem()};

@@ -47,6 +47,9 @@ struct CheckpointManifest {
   double total_ms = 0;
   std::uint64_t image_bytes = 0;
   std::string criu;               // the criu that dumped
+  // The root did not lead its session (a bus-activated service, say): dumped
+  // and restored with criu --shell-job, restored into a new session.
+  bool shell_job = false;
   std::optional<RestoreMark> restored;
 };
 
