@@ -4,7 +4,7 @@
 # when it is >= 4.2 and the probe (checkpoint/criu-probe: dump and restore a
 # small test process, 20 s limit), compiled here at configure time, passes.
 # Otherwise CRIU 4.2.1 is built from Debian's orig tarball (forky / sid) in
-# the build tree.  criu-plugin.h always comes from that pinned source, so our
+# the build tree, with our criu-patches/ (see its README).  criu-plugin.h always comes from that pinned source, so our
 # plugin compiles against the same API whichever binary runs it.
 #
 # Results: CRIU_EXECUTABLE (cache), CRIU_PLUGIN_INCLUDE_DIR, target `criu`.
@@ -16,14 +16,42 @@ set(DCP_CRIU_MINIMUM 4.2)
 dcp_fetch_debian_orig(criu criu_${CRIU_UPSTREAM_VERSION}.orig.tar.xz
                       ${CRIU_ORIG_SHA256} CRIU_TARBALL SUITES ${CRIU_DEBIAN_SUITES})
 
+# The tree is unpacked and criu-patches/*.patch applied in name order; a
+# stamp holding the tarball's and the patches' sha256 makes a changed
+# series unpack and build afresh.
 set(CRIU_SOURCE_DIR ${CMAKE_BINARY_DIR}/criu/criu-${CRIU_UPSTREAM_VERSION})
-if(NOT EXISTS ${CRIU_SOURCE_DIR}/Makefile)
+file(GLOB CRIU_PATCHES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/criu-patches/*.patch)
+list(SORT CRIU_PATCHES)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CRIU_PATCHES})
+set(criu_series "${CRIU_ORIG_SHA256}")
+foreach(patch ${CRIU_PATCHES})
+  file(SHA256 ${patch} patch_sha256)
+  string(APPEND criu_series " ${patch_sha256}")
+endforeach()
+set(CRIU_PATCH_STAMP ${CRIU_SOURCE_DIR}/.dcp-criu-patches)
+set(criu_applied "")
+if(EXISTS ${CRIU_PATCH_STAMP})
+  file(READ ${CRIU_PATCH_STAMP} criu_applied)
+endif()
+if(NOT criu_applied STREQUAL criu_series OR NOT EXISTS ${CRIU_SOURCE_DIR}/Makefile)
+  file(REMOVE_RECURSE ${CRIU_SOURCE_DIR})
   file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/criu)
   execute_process(COMMAND tar -xf ${CRIU_TARBALL} -C ${CMAKE_BINARY_DIR}/criu
                   RESULT_VARIABLE result)
   if(NOT result EQUAL 0 OR NOT EXISTS ${CRIU_SOURCE_DIR}/Makefile)
     message(FATAL_ERROR "Unpacking ${CRIU_TARBALL} into ${CMAKE_BINARY_DIR}/criu failed")
   endif()
+  foreach(patch ${CRIU_PATCHES})
+    execute_process(COMMAND patch -p1 --batch --forward --quiet -i ${patch}
+                    WORKING_DIRECTORY ${CRIU_SOURCE_DIR}
+                    RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT result EQUAL 0)
+      message(FATAL_ERROR "CRIU patch ${patch} does not apply to ${CRIU_UPSTREAM_VERSION}:\n${out}${err}")
+    endif()
+  endforeach()
+  file(WRITE ${CRIU_PATCH_STAMP} "${criu_series}")
+  list(LENGTH CRIU_PATCHES n_patches)
+  message(STATUS "CRIU: unpacked ${CRIU_UPSTREAM_VERSION} and applied ${n_patches} patch(es) from criu-patches/")
 endif()
 set(CRIU_PLUGIN_INCLUDE_DIR ${CRIU_SOURCE_DIR}/criu/include)
 
@@ -114,7 +142,7 @@ else()
   add_custom_command(
     OUTPUT ${CRIU_EXECUTABLE}
     COMMAND ${CMAKE_SOURCE_DIR}/scripts/build-criu.sh ${CRIU_SOURCE_DIR} ${CMAKE_BINARY_DIR}/criu/build.log
-    DEPENDS ${CMAKE_SOURCE_DIR}/scripts/build-criu.sh
+    DEPENDS ${CMAKE_SOURCE_DIR}/scripts/build-criu.sh ${CRIU_PATCH_STAMP}
     COMMENT "Building CRIU ${CRIU_UPSTREAM_VERSION} (log: criu/build.log)"
     VERBATIM)
   add_custom_target(criu ALL DEPENDS ${CRIU_EXECUTABLE})

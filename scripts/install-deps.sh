@@ -23,6 +23,8 @@ packages=(
   python3-dbus python3-gi gir1.2-glib-2.0 libglib2.0-bin dbus-bin systemd
   libdbus-1-dev                  # libdbus marshalling for raw-socket tests
   procps util-linux
+  # test/system: Debian's own system services on our daemon as the system bus
+  avahi-daemon accountsservice rtkit polkitd
   # test/wayland and demo-wayland.sh: headless weston (its weston-terminal and
   # weston-screenshooter), our Wayland client's build, PNG decoding
   weston libwayland-dev libwayland-bin wayland-protocols libpng-dev

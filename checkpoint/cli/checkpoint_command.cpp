@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/criu_steps.hpp"
+#include "cli/dump_checks.hpp"
 #include "cli/files.hpp"
 #include "cli/json.hpp"
 #include "cli/manifest.hpp"
@@ -67,10 +68,8 @@ Result<std::vector<ProcessInfo>> tree_to_dump(CheckpointBus &bus, const Invocati
   for (const ProcessInfo &process : tree.value())
     if (process.id.pid == ::getpid())
       return Error{"", "pid " + std::to_string(root) + " is an ancestor of dbus-checkpoint itself"};
-  if (::getsid(root) != root)
-    return Error{"", "pid " + std::to_string(root) + " (" + process_name(root) +
-                         ") does not lead its session: CRIU restores a process detached only "
-                         "if it is a session leader (start the service with setsid)"};
+  if (auto dumpable = check_criu_can_dump(tree.value()); !dumpable)
+    return Error{"", dumpable.error().message + "; nothing was frozen"};
   return tree;
 }
 
@@ -289,6 +288,10 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
     manifest.processes.push_back(process.id.pid);
   manifest.bus = bus_address_in_use(invocation.bus);
   manifest.criu = setup.value().executable;
+  // A service started by a shell, an init script or the bus's activation
+  // helper shares its starter's session: CRIU dumps it only as a shell job,
+  // and restore gives it a session of its own (see run_restore).
+  manifest.shell_job = ::getsid(root) != root;
 
   const auto freeze_started = Clock::now();
   std::vector<std::string> notes;
@@ -314,6 +317,8 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
 
   manifest.criu_options = criu_options_for(tree.value());
   std::vector<std::string> dump_arguments{"-t", std::to_string(root)};
+  if (manifest.shell_job)
+    dump_arguments.push_back("--shell-job");
   dump_arguments.insert(dump_arguments.end(), manifest.criu_options.begin(),
                         manifest.criu_options.end());
   auto dumped = run_criu(setup.value(), "dump", dir.value(), dump_arguments);

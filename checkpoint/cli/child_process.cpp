@@ -82,10 +82,10 @@ bool read_available(int fd, std::string &out)
 
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(char **argv, char **envp, int stdin_fd, int output_fd,
-                             int exec_error_fd)
+                             int exec_error_fd, bool new_session)
 {
-  if (::dup2(stdin_fd, STDIN_FILENO) < 0 || ::dup2(output_fd, STDOUT_FILENO) < 0 ||
-      ::dup2(output_fd, STDERR_FILENO) < 0) {
+  if ((new_session && ::setsid() < 0) || ::dup2(stdin_fd, STDIN_FILENO) < 0 ||
+      ::dup2(output_fd, STDOUT_FILENO) < 0 || ::dup2(output_fd, STDERR_FILENO) < 0) {
     int error = errno;
     (void)!::write(exec_error_fd, &error, sizeof error);
     ::_exit(127);
@@ -168,7 +168,7 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
     return errno_error("fork", errno);
   if (pid == 0)
     exec_child(argv.data(), envp.data(), dev_null.get(), output.value().write_end.get(),
-               exec_error.value().write_end.get());
+               exec_error.value().write_end.get(), command.new_session);
   ChildProcess child(pid);
   output.value().write_end.reset();
   exec_error.value().write_end.reset();

@@ -18,6 +18,9 @@ struct ProgramCommand {
   std::vector<std::string> argv;                   // argv[0]: a path, not looked up
   std::map<std::string, std::string> environment;  // set on top of ours
   std::chrono::milliseconds timeout = std::chrono::minutes(2);
+  // setsid() before exec: the program leads a session of its own, without
+  // a controlling terminal (what it creates does not join ours).
+  bool new_session = false;
 };
 
 struct ProgramRun {

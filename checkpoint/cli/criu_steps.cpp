@@ -99,21 +99,24 @@ std::string bus_address_in_use(const bus_client::BusAddress &bus)
 
 Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
                                  const fs::path &images_dir,
-                                 const std::vector<std::string> &extra_arguments)
+                                 const std::vector<std::string> &extra_arguments,
+                                 bool in_new_session)
 {
-  const std::string log_name = action + ".log";
   ProgramCommand command;
   command.argv = {setup.executable,  action, "-D", images_dir.string(), "-L",
-                  setup.plugin_dir.string(), "-v4", "-o", log_name};
+                  setup.plugin_dir.string(), "-v4", "-o", "-"};
   command.argv.insert(command.argv.end(), extra_arguments.begin(), extra_arguments.end());
   command.environment["DBUS_SYSTEM_BUS_ADDRESS"] = bus_address_in_use(setup.bus);
   command.timeout = setup.timeout;
+  command.new_session = in_new_session;
 
   const auto started = Clock::now();
   auto run = run_program(command);
   const auto elapsed = Clock::now() - started;
   if (!run)
     return run.error();
+  const fs::path log_path = images_dir / (action + ".log");
+  auto log_saved = replace_file(log_path, run.value().output, 0600);
   if (run.value().succeeded())
     return elapsed;
 
@@ -124,17 +127,17 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
   struct statvfs space{};
   if (::statvfs(images_dir.c_str(), &space) == 0 && space.f_bavail == 0)
     message += ": no space left in " + images_dir.string();
-  const fs::path log_path = images_dir / log_name;
-  auto log = read_whole_file(log_path);
-  const std::string described =
-      log ? criu::describe_log(log.value(), log_path.string(), kLogErrorLines, kLogTailLines) : "";
+  const std::string described = criu::describe_log(
+      run.value().output, log_saved ? log_path.string() : "its output", kLogErrorLines,
+      kLogTailLines);
   if (!described.empty())
     message += described;
   else if (!run.value().output.empty())
-    message += "; it wrote no " + log_path.string() + ", its output:\n" +
-               criu::last_lines(run.value().output, kLogTailLines, "  ");
+    message += "; its log:\n" + criu::last_lines(run.value().output, kLogTailLines, "  ");
   else
-    message += "; it wrote no " + log_path.string() + " and no output";
+    message += "; it wrote no log and no output";
+  if (!log_saved)
+    message += "\n(cannot write " + log_path.string() + ": " + log_saved.error().message + ")";
   if (message.ends_with('\n'))
     message.pop_back();
   return Error{"", message};

@@ -40,12 +40,17 @@ bus_client::Result<CriuSetup> check_criu_setup(const std::string &executable,
 // else the standard system socket.
 std::string bus_address_in_use(const bus_client::BusAddress &bus);
 
-// `criu ACTION -D DIR -L PLUGIN_DIR -v4 -o ACTION.log EXTRA...`, timed.
-// Fails with CRIU's end (exit status, signal) and the last lines of its log
-// (or of its output when it wrote no log).
+// `criu ACTION -D DIR -L PLUGIN_DIR -v4 -o - EXTRA...`, timed, its log
+// (its stdout, a pipe) written to DIR/ACTION.log.  Through a pipe because
+// CRIU's restorer still logs from inside a restored task after it got its
+// own rlimits back: a write to a regular file there kills a service that
+// lowered RLIMIT_FSIZE (rtkit-daemon: 0) with SIGXFSZ; pipes have no size
+// limit.  `in_new_session`: criu runs as the leader of a session of its own.
+// Fails with CRIU's end (exit status, signal) and the last lines of its log.
 bus_client::Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
                                              const std::filesystem::path &images_dir,
-                                             const std::vector<std::string> &extra_arguments);
+                                             const std::vector<std::string> &extra_arguments,
+                                             bool in_new_session = false);
 
 // What checkpoint and restore check first: euid 0 (or an error naming
 // `command` and why it needs root), then check_criu_setup.

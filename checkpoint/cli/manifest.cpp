@@ -188,7 +188,8 @@ void add_manifest_members(JsonObject &json, const CheckpointManifest &manifest)
       .add("total_ms", manifest.total_ms)
       .add("image_bytes", manifest.image_bytes)
       .add("criu", manifest.criu)
-      .add_json("criu_options", json_string_array(manifest.criu_options));
+      .add_json("criu_options", json_string_array(manifest.criu_options))
+      .add("shell_job", manifest.shell_job);
 }
 
 std::string manifest_json(const CheckpointManifest &manifest)
@@ -233,6 +234,8 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   reader.string("criu", manifest.criu);
   if (root.member("criu_options"))  // older files: none
     reader.strings("criu_options", manifest.criu_options);
+  if (root.member("shell_job"))  // absent from checkpoints of 0.1.0
+    reader.boolean("shell_job", manifest.shell_job);
   manifest.restored = read_restore_mark(root.member("restored"), reader);
   if (!reader.problem().empty())
     return Error{"", reader.problem()};

@@ -52,6 +52,9 @@ struct CheckpointManifest {
   std::string criu;               // the criu that dumped
   // What dump needed and restore needs too (e.g. --file-locks).
   std::vector<std::string> criu_options;
+  // The root did not lead its session (a bus-activated service, say): dumped
+  // and restored with criu --shell-job, restored into a new session.
+  bool shell_job = false;
   std::optional<RestoreMark> restored;
 };
 

@@ -1,10 +1,15 @@
 // dbus-checkpoint restore -D DIR: wait for the dumped pids to be free,
 // criu restore with our plugin (which Reattaches each connection), mark
 // the checkpoint restored, thaw the connections.
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstring>
 #include <optional>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/criu_steps.hpp"
@@ -25,6 +30,12 @@ using bus_client::Result;
 // After criu dump kills a process, PID 1 here reaps it 1–2 s later; CRIU
 // cannot give the pid back before that ("File exists").
 constexpr std::chrono::seconds kPidWaitTimeout{10};
+
+// CRIU lets a restored task go right after its rt_sigreturn; a signal that
+// became pending during the restore (SIGXFSZ, say) kills it as soon as it
+// runs, normally before criu has exited.  How long after criu exits we give
+// such a death to show before the processes are checked.
+constexpr std::chrono::milliseconds kRestoredSettle{30};
 
 std::string pid_text(CheckpointBus &bus, const std::string &name)
 {
@@ -140,6 +151,103 @@ bus_client::BusAddress where(const Invocation &invocation, const std::string &ad
   return address.empty() ? invocation.bus : bus_client::BusAddress{address};
 }
 
+// "killed by signal 25 (File size limit exceeded)", "exit status 1".
+std::string describe_wait_status(int status)
+{
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           ::strsignal(WTERMSIG(status)) + ")";
+  if (WIFEXITED(status))
+    return "exit status " + std::to_string(WEXITSTATUS(status));
+  return "wait status " + std::to_string(status);
+}
+
+// Each restored process still runs.  Those that ended are reaped (this
+// command is their subreaper: criu -d leaves them to it) and described:
+// "pid N (rtkit-daemon) exited right after restore: killed by signal 25 (…)".
+std::vector<std::string> restored_processes_that_ended(const CheckpointManifest &manifest)
+{
+  std::vector<std::string> ended;
+  for (pid_t pid : manifest.processes) {
+    auto process = read_process(pid);
+    if (process && process->state != 'Z' && process->state != 'X')
+      continue;
+    std::string name = process_name(pid);
+    if (name.empty())
+      name = pid == manifest.pid ? manifest.command : "?";
+    int status = 0;
+    const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+    ended.push_back("pid " + std::to_string(pid) + " (" + name + ") exited right after restore: " +
+                    (reaped == pid ? describe_wait_status(status)
+                                   : std::string("its status went to another process")));
+  }
+  return ended;
+}
+
+// The processes of a restore that failed half-way are killed, so that their
+// pids are free for the next try; their connections stay frozen, detached.
+void kill_restored_processes(const CheckpointManifest &manifest)
+{
+  for (pid_t pid : manifest.processes)
+    if (pid_in_use(pid) && ::kill(pid, SIGKILL) == 0)
+      ::waitpid(pid, nullptr, 0);
+}
+
+// Every connection of the checkpoint is attached to a socket again (our
+// plugin's Reattach in the restored process).
+Result<void> check_reattached(CheckpointBus &bus, const std::vector<ManifestConnection> &connections)
+{
+  auto frozen = bus.list_frozen();
+  if (!frozen)
+    return frozen.error();
+  for (const ManifestConnection &connection : connections) {
+    const FrozenConnection *now = find_frozen(frozen.value(), connection);
+    if (!now || !now->attached)
+      return Error{"", "connection " + connection.unique_name + " (checkpoint " + connection.id +
+                           ") did not reattach to the bus after criu restore"};
+  }
+  return {};
+}
+
+// After criu restore: the processes live and their connections are
+// attached, on each bus (with the ids they have there now); otherwise the restored processes are killed, the connections
+// stay frozen and detached, and the images are kept, so that the restore
+// can be tried again.
+Result<std::vector<BusConnections>> check_restore_took(const Invocation &invocation,
+                                                       std::vector<BusConnections> buses,
+                                                       const CheckpointManifest &manifest,
+                                                       const fs::path &dir)
+{
+  std::this_thread::sleep_for(kRestoredSettle);
+  const std::string retry = "\nits bus connections stay frozen and detached; the images in " +
+                            dir.string() + " are kept: dbus-checkpoint restore -D " +
+                            dir.string() + " tries again";
+  std::vector<std::string> ended = restored_processes_that_ended(manifest);
+  if (!ended.empty()) {
+    kill_restored_processes(manifest);
+    Error error{"", ""};
+    for (const std::string &line : ended)
+      error.message += (error.message.empty() ? "" : "\n") + line;
+    return Error{"", error.message + retry};
+  }
+  for (BusConnections &on_bus : buses) {
+    auto bus = CheckpointBus::connect(where(invocation, on_bus.address));
+    if (!bus) {
+      kill_restored_processes(manifest);
+      return Error{bus.error().name, bus.error().message + retry};
+    }
+    auto connections = restored_connections(bus.value(), on_bus.connections);
+    Result<void> attached = connections ? check_reattached(bus.value(), connections.value())
+                                        : Result<void>(connections.error());
+    if (!attached) {
+      kill_restored_processes(manifest);
+      return Error{attached.error().name, attached.error().message + retry};
+    }
+    on_bus.connections = std::move(connections).value();
+  }
+  return buses;
+}
+
 struct RestoreTimes {
   Clock::duration wait{}, restore{}, thaw{}, total{};
 };
@@ -218,32 +326,40 @@ int run_restore(const Invocation &invocation, const Output &output)
   if (!waited)
     return fail(waited.error());
   times.wait = waited.value();
-  std::vector<std::string> restore_arguments{"-d"};
-  restore_arguments.insert(restore_arguments.end(), manifest.value().criu_options.begin(),
-                           manifest.value().criu_options.end());
-  auto restored = run_criu(setup.value(), "restore", dir, restore_arguments);
+  // criu -d leaves the restored processes to their nearest subreaper: this
+  // command, so that it can tell how one that died right away ended.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  std::vector<std::string> criu_arguments = {"-d"};
+  if (manifest.value().shell_job)
+    criu_arguments.push_back("--shell-job");
+  criu_arguments.insert(criu_arguments.end(), manifest.value().criu_options.begin(),
+                        manifest.value().criu_options.end());
+  // A shell job joins criu's session: criu leads a new one, so the restored
+  // service gets a session of its own, not the caller's terminal session.
+  auto restored = run_criu(setup.value(), "restore", dir, criu_arguments,
+                           /*in_new_session=*/manifest.value().shell_job);
   if (!restored)
     return fail(Error{"", restored.error().message + "\nthe images in " + dir.string() +
                               " are kept"});
   times.restore = restored.value();
 
-  // Marked at once: from now on these images belong to a running process.
+  auto restored_buses = check_restore_took(invocation, buses, manifest.value(), dir);
+  if (!restored_buses)
+    return fail(restored_buses.error());
+  // Marked now: from here on these images belong to a running process.
   manifest.value().restored = RestoreMark{realtime_usec(), to_milliseconds(times.restore)};
   auto marked = save_manifest(dir, manifest.value());
 
   std::vector<ManifestConnection> thawed;
   std::vector<std::string> failures;
   const auto thaw_started = Clock::now();
-  for (const BusConnections &on_bus : buses) {
+  for (const BusConnections &on_bus : restored_buses.value()) {
     auto bus = CheckpointBus::connect(where(invocation, on_bus.address));
     if (!bus)
       return fail(bus.error());
-    auto connections = restored_connections(bus.value(), on_bus.connections);
-    if (!connections)
-      return fail(connections.error());
-    for (const std::string &failure : thaw_connections(bus.value(), connections.value()))
+    for (const std::string &failure : thaw_connections(bus.value(), on_bus.connections))
       failures.push_back(failure);
-    thawed.insert(thawed.end(), connections.value().begin(), connections.value().end());
+    thawed.insert(thawed.end(), on_bus.connections.begin(), on_bus.connections.end());
   }
   times.thaw = Clock::now() - thaw_started;
   times.total = Clock::now() - started;
@@ -252,6 +368,8 @@ int run_restore(const Invocation &invocation, const Output &output)
                              " is restored but stays frozen on the bus:"};
     for (const std::string &failure : failures)
       thaw_error.message += "\ncannot thaw " + failure;
+    for (const std::string &ended : restored_processes_that_ended(manifest.value()))
+      thaw_error.message += "\n" + ended;
     return fail(thaw_error);
   }
   print_restore(output, manifest.value(), dir, thawed, times);

@@ -254,17 +254,33 @@ BOOST_FIXTURE_TEST_CASE(refusals_before_the_freeze_change_nothing, Fixture)
           images.string() + " holds a checkpoint already");
   refused({"checkpoint", "org.dbuscheckpoint.Nobody", "-D", (bus.dir() / "x").string()},
           "cannot find the process of org.dbuscheckpoint.Nobody: ");
-
-  // Started without setsid: CRIU could dump it but not restore it detached.
-  const fs::path ready = bus.dir() / "in-session.ready";
-  std::vector<std::string> argv = sample_command(SampleKind::SdBus);
-  argv.insert(argv.end(), {"--name", "org.dbuscheckpoint.InSession", "--ready-file", ready.string()});
-  ChildProcess in_session(argv, (bus.dir() / "in-session.log").string(), /*new_session=*/false);
-  BOOST_REQUIRE(wait_until([&] { return fs::exists(ready); }, 10s));
-  refused({"checkpoint", "org.dbuscheckpoint.InSession", "-D", (bus.dir() / "y").string()},
-          "pid " + std::to_string(in_session.pid()) + " (dcp-sample-sdbu) does not lead its "
-          "session");
   BOOST_TEST(increment(name) == 1u, "the service still answers");
+}
+
+// Started without setsid, as a shell or the bus's activation helper starts
+// a service: it shares this test's session.  It is dumped as a shell job
+// and restored into a session of its own, not the caller's.
+BOOST_FIXTURE_TEST_CASE(a_service_in_its_starters_session_is_restored_into_its_own, Fixture)
+{
+  const fs::path ready = bus.dir() / "in-session.ready";
+  const std::string name = "org.dbuscheckpoint.InSession";
+  std::vector<std::string> argv = sample_command(SampleKind::SdBus);
+  argv.insert(argv.end(), {"--name", name, "--ready-file", ready.string()});
+  ChildProcess service(argv, (bus.dir() / "in-session.log").string(), /*new_session=*/false);
+  BOOST_REQUIRE(wait_until([&] { return fs::exists(ready) || !service.running(); }, 10s));
+  const pid_t pid = service.pid();
+  BOOST_REQUIRE_EQUAL(getsid(pid), getsid(0));
+  BOOST_TEST(increment(name) == 1u);
+
+  CommandResult dumped = must_run({"checkpoint", "--json", name, "-D", images.string()});
+  BOOST_TEST(json_query(dumped.out, "d['shell_job']") == "True", dumped.out);
+  BOOST_REQUIRE(wait_until([&] { return !service.running(); }, 10s));
+  CommandResult restored = restore();
+  RestoredProcess restored_process(pid);
+  BOOST_TEST(increment(name) == 2u, "the same process answers on: " << restored.err);
+  BOOST_TEST(getsid(pid) != getsid(0), "not in the caller's session");
+  BOOST_TEST(getsid(pid) > 0);
+  BOOST_TEST(getsid(pid) != pid, "in criu's session, whose leader is gone");
 }
 
 BOOST_FIXTURE_TEST_CASE(a_dump_that_fails_half_way_thaws_the_service, Fixture)
@@ -312,6 +328,43 @@ BOOST_FIXTURE_TEST_CASE(a_dump_that_fails_half_way_thaws_the_service, Fixture)
   BOOST_TEST(list_frozen(admin.get()).empty());
   BOOST_TEST(name_owner(admin.get(), name) == service.unique_name());
   BOOST_TEST(increment(name) == 3u);
+}
+
+// A restored process that dies at once (here a criu wrapper SIGKILLs it as
+// soon as criu restore has returned, as SIGXFSZ killed rtkit-daemon before
+// CRIU logged through a pipe): restore says which process and how it ended,
+// the connection stays frozen and detached, the checkpoint is not marked
+// restored, and the next restore brings the service back.
+BOOST_FIXTURE_TEST_CASE(a_process_that_dies_right_after_restore_can_be_restored_again, Fixture)
+{
+  SampleService service(SampleKind::SdBus, bus);
+  const std::string name = service.well_known_name();
+  BOOST_TEST(increment(name) == 1u);
+  const pid_t pid = service.pid();
+  checkpoint(service);
+
+  const fs::path wrapper = bus.dir() / "criu-then-kill";
+  std::ofstream(wrapper) << "#!/bin/sh\n[ \"$1\" = restore ] || exec \"" << DCP_CRIU_EXECUTABLE
+                         << "\" \"$@\"\n\"" << DCP_CRIU_EXECUTABLE << "\" \"$@\" || exit\nkill -KILL "
+                         << pid << "\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  CommandResult r = cli({"restore", "-D", images.string(), "--criu", wrapper.string()});
+  BOOST_TEST(r.exit_status == 1, r.describe());
+  BOOST_TEST(r.err.find("pid " + std::to_string(pid) +
+                        " (dcp-sample-sdbu) exited right after restore: killed by signal 9 (Killed)") !=
+                 std::string::npos,
+             r.err);
+  BOOST_TEST(r.err.find("stay frozen and detached") != std::string::npos, r.err);
+  BOOST_TEST(criu::wait_until_gone(pid, 10s));
+  const std::vector<FrozenEntry> frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(!frozen[0].attached);
+  CallResult meanwhile = call_sample(name, "Get");
+  BOOST_TEST(meanwhile.error_name == kNameFrozen, meanwhile.describe());
+
+  restore();
+  RestoredProcess restored_process(pid);
+  BOOST_TEST(increment(name) == 2u, "restored again, the same connection goes on");
 }
 
 // A criu that never finishes costs --criu-timeout, not the suite's time-out:

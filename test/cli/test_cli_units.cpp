@@ -15,6 +15,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/child_process.hpp"
+#include "cli/dump_checks.hpp"
 #include "cli/format.hpp"
 #include "cli/in_place.hpp"
 #include "cli/json.hpp"
@@ -526,3 +527,27 @@ BOOST_AUTO_TEST_CASE(refuses_init_and_itself)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// What checkpoint reads before it freezes: credentials and CAP_SYS_RESOURCE.
+BOOST_AUTO_TEST_CASE(dump_checks_read_proc_status)
+{
+  const std::string status = "Name:\tavahi-daemon\nUid:\t103\t103\t103\t103\nGid:\t106\t106\t106\t106\n"
+                             "CapEff:\t000001fffeffffff\n";
+  auto credentials = parse_credentials(status);
+  BOOST_REQUIRE(credentials);
+  BOOST_TEST(credentials.value().uids == (std::vector<std::uint32_t>{103, 103, 103, 103}));
+  BOOST_TEST(credentials.value().gids.at(2) == 106u);
+  BOOST_TEST(!parse_credentials("Name:\tx\nUid:\t1\t2\n"));
+  BOOST_TEST(!has_sys_resource(status), "bit 24 clear");
+  BOOST_TEST(has_sys_resource("CapEff:\t000001ffffffffff\n"));
+  BOOST_TEST(!has_sys_resource("Name:\tno capabilities line\n"));
+}
+
+BOOST_AUTO_TEST_CASE(dump_checks_accept_a_child_of_ours)
+{
+  dcp::test::ChildProcess child({"sleep", "30"}, "/dev/null");
+  auto tree = process_tree(child.pid());
+  BOOST_REQUIRE(tree);
+  auto checked = check_criu_can_dump(tree.value());
+  BOOST_TEST(static_cast<bool>(checked), (checked ? "" : checked.error().message));
+}
