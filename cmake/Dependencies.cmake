@@ -37,6 +37,12 @@ dcp_require_pkg(LIBSYSTEMD libsystemd libsystemd-dev)
 dcp_require_pkg(EXPAT expat libexpat1-dev)
 dcp_require_pkg(LIBCAPNG libcap-ng libcap-ng-dev)
 dcp_require_pkg(LIBDBUS dbus-1 libdbus-1-dev)  # raw-socket tests marshal with libdbus
+# test/services' Wayland client and test/wayland's screenshot checks.
+dcp_require_pkg(WAYLAND_CLIENT wayland-client libwayland-dev)
+dcp_require_pkg(WAYLAND_PROTOCOLS wayland-protocols wayland-protocols)
+pkg_get_variable(WAYLAND_PROTOCOLS_DIR wayland-protocols pkgdatadir)
+dcp_require_program(WAYLAND_SCANNER_EXECUTABLE wayland-scanner libwayland-bin)
+dcp_require_pkg(LIBPNG libpng libpng-dev)
 
 find_package(Boost 1.74 COMPONENTS unit_test_framework)
 if(NOT Boost_UNIT_TEST_FRAMEWORK_FOUND)
@@ -48,3 +54,7 @@ dcp_require_program(DBUS_SEND_EXECUTABLE dbus-send dbus-bin)
 dcp_require_program(BUSCTL_EXECUTABLE busctl systemd)
 dcp_require_program(GDBUS_EXECUTABLE gdbus libglib2.0-bin)
 dcp_require_program(SETPRIV_EXECUTABLE setpriv util-linux)
+# test/wayland: a real compositor, its screenshot client, a real toolkit app.
+dcp_require_program(WESTON_EXECUTABLE weston weston)
+dcp_require_program(WESTON_SCREENSHOOTER_EXECUTABLE weston-screenshooter weston)
+dcp_require_program(WESTON_TERMINAL_EXECUTABLE weston-terminal weston)

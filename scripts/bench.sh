@@ -14,7 +14,7 @@ start=$SECONDS
 "$top/scripts/install-deps.sh" >/dev/null
 cmake -S "$top" -B "$build" -G Ninja -DDCP_BENCHMARKS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target dcp-bench-throughput dcp-bench-checkpoint \
-  dcp-bench-restore
+  dcp-bench-restore dcp-bench-wayland
 
 mkdir -p "$out"
 rm -f "$out"/*.jsonl
@@ -26,8 +26,10 @@ renice -n -5 -p $$ >/dev/null 2>&1 || true
   | tee "$out/checkpoint.txt"
 "$build/test/bench/dcp-bench-restore" --json "$out/restore.jsonl" "$@" \
   | tee "$out/restore.txt"
+"$build/test/bench/dcp-bench-wayland" --json "$out/wayland.jsonl" "$@" \
+  | tee "$out/wayland.txt"
 /usr/bin/python3 "$top/test/bench/report.py" "$out" "$out/throughput.jsonl" \
-  "$out/checkpoint.jsonl" "$out/restore.jsonl"
+  "$out/checkpoint.jsonl" "$out/restore.jsonl" "$out/wayland.jsonl"
 
 echo
 echo "bench: done in $((SECONDS - start)) s; report: $out/report.md, plot: $out/bench.png"

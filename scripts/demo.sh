@@ -20,20 +20,8 @@ service_path=/org/dbuscheckpoint/Sample
 service_interface=org.dbuscheckpoint.Sample1
 service_program=dcp-sample-sdbus
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-# Shows a command on the demo's own output (fd 3, whatever the command's
-# redirections); show also runs it, without fd 3 (CRIU would find it open
-# in the service, and restore refuses a file that grew meanwhile).
-exec 3>&1
-say_command() {
-  local shown='$' argument
-  for argument in "$@"; do
-    case $argument in *[!A-Za-z0-9_./:=,-]*) argument="\"$argument\"" ;; esac
-    shown+=" $argument"
-  done
-  printf '%s\n' "$shown" >&3
-}
-show() { say_command "$@"; "$@" 3>&-; }
+# step, say_command, show
+source "$top/scripts/demo-common.sh"
 increment() { show busctl --system call "$service_name" "$service_path" "$service_interface" Increment; }
 name_owner() {
   busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
@@ -63,13 +51,7 @@ trap 'exit 130' INT TERM
 # The shipped system.conf, with only the socket, user, fork, state directory
 # and host includes changed so it runs here without touching the real
 # system bus; system.d/ next to it lets root own the sample service's name.
-sed -e "s|<listen>[^<]*</listen>|<listen>unix:path=$dir/system_bus_socket</listen>|" \
-    -e "s|<checkpoint_dir>[^<]*</checkpoint_dir>|<checkpoint_dir>$dir/checkpoint</checkpoint_dir>|" \
-    -e 's|<user>[^<]*</user>||; s|<fork/>||; s|<pidfile>[^<]*</pidfile>||; s|<syslog/>||' \
-    -e 's|<include ignore_missing="yes">/etc/[^<]*</include>||; s|<standard_system_servicedirs/>||' \
-    -e 's|<includedir>/etc/[^<]*</includedir>||' \
-    "$build/daemon/meson/bus/system.conf" > "$dir/system.conf"
-mkdir "$dir/system.d"
+"$top/scripts/bus-config.sh" system "$build" "$dir" >/dev/null
 cat > "$dir/system.d/sample.conf" <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">

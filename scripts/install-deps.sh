@@ -25,6 +25,9 @@ packages=(
   procps util-linux
   # test/system: Debian's own system services on our daemon as the system bus
   avahi-daemon accountsservice rtkit polkitd
+  # test/wayland and demo-wayland.sh: headless weston (its weston-terminal and
+  # weston-screenshooter), our Wayland client's build, PNG decoding
+  weston libwayland-dev libwayland-bin wayland-protocols libpng-dev
   # scripts/bench.sh: dbus-broker to compare with, matplotlib for the plot
   dbus-broker python3-matplotlib
 )

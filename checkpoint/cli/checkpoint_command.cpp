@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <set>
+#include <sstream>
+
+#include "bus-client/process_buses.hpp"
 
 #include "cli/commands.hpp"
 #include "cli/criu_steps.hpp"
@@ -87,28 +90,40 @@ Result<std::vector<ManifestConnection>> connections_of(CheckpointBus &bus,
       continue;
     auto pid = bus.connection_pid(name);  // fails if it left meanwhile
     if (pid && pids.contains(static_cast<pid_t>(pid.value())))
-      connections.push_back({"", name, {}, static_cast<pid_t>(pid.value()), false});
+      connections.push_back({"", name, {}, static_cast<pid_t>(pid.value()), false, ""});
   }
   return connections;
 }
 
+// A bus the tree's connections are on: the command's own (address empty)
+// or one named in the environment of a process of the tree.
+struct TreeBus {
+  std::string address;  // empty: the command's own bus (--system/--address)
+  CheckpointBus bus;
+  std::vector<ManifestConnection> connections;
+};
+
 // What undoing the freeze did, appended to the error that made it needed.
-Error thaw_after_failure(CheckpointBus &bus, const std::vector<ManifestConnection> &frozen,
-                         pid_t root, Error error)
+Error thaw_after_failure(std::vector<TreeBus> &buses, pid_t root, Error error)
 {
-  std::vector<ManifestConnection> ours;
-  std::copy_if(frozen.begin(), frozen.end(), std::back_inserter(ours),
-               [](const ManifestConnection &c) { return !c.id.empty() && !c.frozen_before; });
-  std::vector<std::string> failures = thaw_connections(bus, ours);
-  if (!ours.empty() && failures.empty())
-    error.message += "\n" + count_connections(ours.size()) + " thawed again";
-  for (const std::string &failure : failures)
-    error.message += "\ncannot thaw " + failure;
-  const auto kept = std::count_if(frozen.begin(), frozen.end(),
-                                  [](const ManifestConnection &c) { return c.frozen_before; });
+  std::size_t thawed = 0, kept = 0;
+  for (TreeBus &tree_bus : buses) {
+    std::vector<ManifestConnection> ours;
+    std::copy_if(tree_bus.connections.begin(), tree_bus.connections.end(),
+                 std::back_inserter(ours),
+                 [](const ManifestConnection &c) { return !c.id.empty() && !c.frozen_before; });
+    std::vector<std::string> failures = thaw_connections(tree_bus.bus, ours);
+    thawed += ours.size() - failures.size();
+    for (const std::string &failure : failures)
+      error.message += "\ncannot thaw " + failure;
+    kept += static_cast<std::size_t>(
+        std::count_if(tree_bus.connections.begin(), tree_bus.connections.end(),
+                      [](const ManifestConnection &c) { return c.frozen_before; }));
+  }
+  if (thawed > 0)
+    error.message += "\n" + count_connections(thawed) + " thawed again";
   if (kept > 0)
-    error.message += "\n" + count_connections(static_cast<std::size_t>(kept)) +
-                     " frozen before this command stay frozen";
+    error.message += "\n" + count_connections(kept) + " frozen before this command stay frozen";
   auto process = read_process(root);
   error.message += "\npid " + std::to_string(root) +
                    (process && process->state != 'Z' ? " keeps running" : " is gone");
@@ -116,9 +131,9 @@ Error thaw_after_failure(CheckpointBus &bus, const std::vector<ManifestConnectio
 }
 
 // Freezes each connection (noting those frozen before), then fills in
-// their well-known names from ListFrozen.  On failure, thaws what it froze.
-Result<void> freeze_connections(CheckpointBus &bus, std::vector<ManifestConnection> &connections,
-                                pid_t root)
+// their well-known names from ListFrozen.  On failure the caller thaws
+// those with an id.
+Result<void> freeze_connections(CheckpointBus &bus, std::vector<ManifestConnection> &connections)
 {
   auto before = bus.list_frozen();
   if (!before)
@@ -130,20 +145,86 @@ Result<void> freeze_connections(CheckpointBus &bus, std::vector<ManifestConnecti
   for (ManifestConnection &connection : connections) {
     auto id = bus.freeze(connection.unique_name);
     if (!id)
-      return thaw_after_failure(bus, connections, root,
-                                Error{id.error().name, "cannot freeze " + connection.unique_name +
-                                                           ": " + id.error().message});
+      return Error{id.error().name,
+                   "cannot freeze " + connection.unique_name + ": " + id.error().message};
     connection.id = id.value();
     connection.frozen_before = frozen_before.contains(connection.id);
   }
   auto after = bus.list_frozen();
   if (!after)
-    return thaw_after_failure(bus, connections, root, after.error());
+    return after.error();
   for (ManifestConnection &connection : connections)
     for (const auto &frozen : after.value())
       if (frozen.id == connection.id)
         connection.names = frozen.names;
   return {};
+}
+
+// The other buses the tree's processes were started with
+// (DBUS_SESSION_BUS_ADDRESS, DBUS_SYSTEM_BUS_ADDRESS), each once, the
+// command's own bus left out.  A bus that does not answer is skipped with
+// a note: nothing of the tree can be connected to it.
+std::vector<TreeBus> other_buses(const std::vector<ProcessInfo> &tree,
+                                 const std::string &own_address, std::vector<std::string> &notes)
+{
+  std::vector<std::string> addresses;
+  for (const ProcessInfo &process : tree) {
+    auto buses = bus_client::process_bus_addresses(process.id.pid);
+    if (!buses)
+      continue;  // gone meanwhile
+    for (const std::string &address : {buses.value().session, buses.value().system}) {
+      if (address.empty() || bus_client::same_bus(address, own_address))
+        continue;
+      if (std::none_of(addresses.begin(), addresses.end(),
+                       [&](const std::string &a) { return bus_client::same_bus(a, address); }))
+        addresses.push_back(address);
+    }
+  }
+  std::vector<TreeBus> buses;
+  for (const std::string &address : addresses) {
+    auto bus = CheckpointBus::connect(bus_client::BusAddress{address});
+    if (bus)
+      buses.push_back(TreeBus{address, std::move(bus).value(), {}});
+    else
+      notes.push_back("skipped the bus at " + address + " (named in the environment of the tree): " +
+                      bus.error().describe());
+  }
+  return buses;
+}
+
+// CRIU options the tree needs, on dump and on restore: --file-locks when a
+// process of it holds a file lock (weston locks its socket's .lock file).
+std::vector<std::string> criu_options_for(const std::vector<ProcessInfo> &tree)
+{
+  std::set<pid_t> pids;
+  for (const ProcessInfo &process : tree)
+    pids.insert(process.id.pid);
+  auto locks = read_whole_file("/proc/locks");
+  if (!locks)
+    return {};
+  // "1: POSIX  ADVISORY  WRITE 1234 00:2a:5678 0 EOF": the pid is field 5
+  // ("1: -> FLOCK ..." for a blocked waiter has one more).
+  std::istringstream lines(locks.value());
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::vector<std::string> words;
+    for (std::string word; fields >> word;)
+      words.push_back(word);
+    const std::size_t pid_field = words.size() > 1 && words[1] == "->" ? 5 : 4;
+    if (words.size() > pid_field &&
+        words[pid_field].find_first_not_of("0123456789") == std::string::npos &&
+        pids.contains(static_cast<pid_t>(std::stol(words[pid_field]))))
+      return {"--file-locks"};
+  }
+  return {};
+}
+
+std::string join_words(const std::vector<std::string> &words)
+{
+  std::string out;
+  for (const std::string &word : words)
+    out += (out.empty() ? "" : " ") + word;
+  return out;
 }
 
 void print_checkpoint(const Output &output, const CheckpointManifest &manifest,
@@ -164,7 +245,12 @@ void print_checkpoint(const Output &output, const CheckpointManifest &manifest,
                 << dir.string() << "\n"
                 << "froze " << count_connections(manifest.connections.size()) << " in "
                 << format_milliseconds(manifest.freeze_ms) << (manifest.connections.empty() ? "\n" : ":\n")
-                << connection_table(manifest.connections) << "dumped by criu in "
+                << connection_table(manifest.connections) << "dumped by criu"
+                << (manifest.criu_options.empty()
+                        ? std::string()
+                        : " (with " + join_words(manifest.criu_options) +
+                              ": a process of the tree holds file locks)")
+                << " in "
                 << format_milliseconds(manifest.dump_ms) << ": " << format_bytes(manifest.image_bytes)
                 << " of images\n"
                 << "done in " << format_milliseconds(manifest.total_ms)
@@ -208,20 +294,40 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   manifest.shell_job = ::getsid(root) != root;
 
   const auto freeze_started = Clock::now();
-  auto connections = connections_of(bus.value(), tree.value());
-  if (!connections)
-    return fail(connections.error());
-  manifest.connections = std::move(connections).value();
-  if (auto frozen = freeze_connections(bus.value(), manifest.connections, root); !frozen)
-    return fail(frozen.error());
+  std::vector<std::string> notes;
+  std::vector<TreeBus> buses;
+  buses.push_back(TreeBus{"", std::move(bus).value(), {}});
+  for (TreeBus &other : other_buses(tree.value(), manifest.bus, notes))
+    buses.push_back(std::move(other));
+  for (TreeBus &tree_bus : buses) {
+    auto connections = connections_of(tree_bus.bus, tree.value());
+    if (!connections)
+      return fail(thaw_after_failure(buses, root, connections.error()));
+    tree_bus.connections = std::move(connections).value();
+    auto frozen = freeze_connections(tree_bus.bus, tree_bus.connections);
+    if (!frozen)
+      return fail(thaw_after_failure(buses, root, frozen.error()));
+  }
+  for (TreeBus &tree_bus : buses)
+    for (ManifestConnection connection : tree_bus.connections) {
+      connection.bus = tree_bus.address;
+      manifest.connections.push_back(std::move(connection));
+    }
   manifest.freeze_ms = to_milliseconds(Clock::now() - freeze_started);
 
-  std::vector<std::string> dump_arguments = {"-t", std::to_string(root)};
+  manifest.criu_options = criu_options_for(tree.value());
+  std::vector<std::string> dump_arguments{"-t", std::to_string(root)};
   if (manifest.shell_job)
     dump_arguments.push_back("--shell-job");
+  dump_arguments.insert(dump_arguments.end(), manifest.criu_options.begin(),
+                        manifest.criu_options.end());
   auto dumped = run_criu(setup.value(), "dump", dir.value(), dump_arguments);
-  if (!dumped)
-    return fail(thaw_after_failure(bus.value(), manifest.connections, root, dumped.error()));
+  if (!dumped) {
+    Error error = dumped.error();
+    for (const std::string &note : notes)
+      error.message += "\n" + note;
+    return fail(thaw_after_failure(buses, root, error));
+  }
   manifest.dump_ms = to_milliseconds(dumped.value());
   manifest.image_bytes = directory_bytes(dir.value());
   manifest.created_usec = realtime_usec();
@@ -231,6 +337,8 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
                               saved.error().message +
                               "; the connections stay frozen (the process is dumped)"});
   print_checkpoint(output, manifest, dir.value());
+  for (const std::string &note : notes)
+    output.report << "note: " << note << "\n";
   return kExitSuccess;
 }
 

@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
@@ -166,12 +167,22 @@ std::vector<std::string> thaw_connections(bus_client::CheckpointBus &bus,
 
 std::string connection_table(const std::vector<ManifestConnection> &connections)
 {
+  // A BUS column only when a connection is on another bus than the
+  // command's own (a session bus found in the processes' environment).
+  const bool other_buses = std::any_of(connections.begin(), connections.end(),
+                                       [](const ManifestConnection &c) { return !c.bus.empty(); });
   std::vector<TableRow> rows;
-  for (const ManifestConnection &connection : connections)
+  for (const ManifestConnection &connection : connections) {
     rows.push_back({"", connection.unique_name,
                     connection.names.empty() ? "-" : join(connection.names, ","),
                     connection.id, std::to_string(connection.pid)});
-  return rows.empty() ? "" : format_table({"", "UNIQUE NAME", "NAMES", "CHECKPOINT", "PID"}, rows);
+    if (other_buses)
+      rows.back().push_back(connection.bus.empty() ? "-" : connection.bus);
+  }
+  TableRow header{"", "UNIQUE NAME", "NAMES", "CHECKPOINT", "PID"};
+  if (other_buses)
+    header.push_back("BUS");
+  return rows.empty() ? "" : format_table(header, rows);
 }
 
 std::string count_connections(std::size_t count)

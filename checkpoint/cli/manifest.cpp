@@ -22,6 +22,7 @@ std::string connection_json(const ManifestConnection &connection)
       .add_json("names", json_string_array(connection.names))
       .add("pid", connection.pid)
       .add("frozen_before", connection.frozen_before)
+      .add("bus", connection.bus)
       .str();
 }
 
@@ -150,6 +151,8 @@ ManifestConnection read_connection(const JsonValue &value, MemberReader &parent)
   reader.strings("names", connection.names);
   reader.integer("pid", connection.pid);
   reader.boolean("frozen_before", connection.frozen_before);
+  if (value.object() && value.member("bus"))  // older files: the command's bus
+    reader.string("bus", connection.bus);
   parent.take_problem_of(reader);
   return connection;
 }
@@ -185,6 +188,7 @@ void add_manifest_members(JsonObject &json, const CheckpointManifest &manifest)
       .add("total_ms", manifest.total_ms)
       .add("image_bytes", manifest.image_bytes)
       .add("criu", manifest.criu)
+      .add_json("criu_options", json_string_array(manifest.criu_options))
       .add("shell_job", manifest.shell_job);
 }
 
@@ -228,6 +232,8 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   reader.number("total_ms", manifest.total_ms);
   reader.integer("image_bytes", manifest.image_bytes);
   reader.string("criu", manifest.criu);
+  if (root.member("criu_options"))  // older files: none
+    reader.strings("criu_options", manifest.criu_options);
   if (root.member("shell_job"))  // absent from checkpoints of 0.1.0
     reader.boolean("shell_job", manifest.shell_job);
   manifest.restored = read_restore_mark(root.member("restored"), reader);

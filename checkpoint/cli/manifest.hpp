@@ -28,6 +28,9 @@ struct ManifestConnection {
   std::vector<std::string> names;  // well-known names
   pid_t pid = 0;                   // its process, in the tree
   bool frozen_before = false;      // someone had frozen it before the checkpoint
+  // The bus it is on when not the command's own (--system/--address): a
+  // bus found in the environment of the tree's processes (a session bus).
+  std::string bus;
 };
 
 struct RestoreMark {
@@ -47,6 +50,8 @@ struct CheckpointManifest {
   double total_ms = 0;
   std::uint64_t image_bytes = 0;
   std::string criu;               // the criu that dumped
+  // What dump needed and restore needs too (e.g. --file-locks).
+  std::vector<std::string> criu_options;
   // The root did not lead its session (a bus-activated service, say): dumped
   // and restored with criu --shell-job, restored into a new session.
   bool shell_job = false;

@@ -55,13 +55,14 @@ const FrozenConnection *find_frozen(const std::vector<FrozenConnection> &frozen,
 // Refuses what would make CRIU's plugin fail: a connection already attached
 // to a process, or (for one the bus no longer holds, which the plugin will
 // Import) a name of it owned by someone else now.
-Result<void> check_bus_allows_restore(CheckpointBus &bus, const CheckpointManifest &manifest,
+Result<void> check_bus_allows_restore(CheckpointBus &bus,
+                                      const std::vector<ManifestConnection> &connections,
                                       const fs::path &dir)
 {
   auto frozen = bus.list_frozen();
   if (!frozen)
     return frozen.error();
-  for (const ManifestConnection &connection : manifest.connections) {
+  for (const ManifestConnection &connection : connections) {
     if (const FrozenConnection *known = find_frozen(frozen.value(), connection)) {
       if (known->attached)
         return Error{"", "checkpoint " + connection.id + " (" + connection.unique_name +
@@ -109,13 +110,12 @@ Result<Clock::duration> wait_for_free_pids(const CheckpointManifest &manifest)
 
 // The ids the restored connections have on the bus now (the plugin may have
 // Imported a record under a new id), in the manifest's order.
-Result<std::vector<ManifestConnection>> restored_connections(CheckpointBus &bus,
-                                                             const CheckpointManifest &manifest)
+Result<std::vector<ManifestConnection>> restored_connections(
+    CheckpointBus &bus, std::vector<ManifestConnection> connections)
 {
   auto frozen = bus.list_frozen();
   if (!frozen)
     return frozen.error();
-  std::vector<ManifestConnection> connections = manifest.connections;
   for (ManifestConnection &connection : connections) {
     const FrozenConnection *now = find_frozen(frozen.value(), connection);
     if (!now)
@@ -124,6 +124,31 @@ Result<std::vector<ManifestConnection>> restored_connections(CheckpointBus &bus,
     connection.id = now->id;
   }
   return connections;
+}
+
+// A checkpoint's connections on one bus (address empty: the command's own).
+struct BusConnections {
+  std::string address;
+  std::vector<ManifestConnection> connections;
+};
+
+std::vector<BusConnections> connections_by_bus(const CheckpointManifest &manifest)
+{
+  std::vector<BusConnections> buses{{"", {}}};  // the command's own bus first
+  for (const ManifestConnection &connection : manifest.connections) {
+    auto on = std::find_if(buses.begin(), buses.end(), [&](const BusConnections &b) {
+      return b.address == connection.bus;
+    });
+    if (on == buses.end())
+      on = buses.insert(buses.end(), BusConnections{connection.bus, {}});
+    on->connections.push_back(connection);
+  }
+  return buses;
+}
+
+bus_client::BusAddress where(const Invocation &invocation, const std::string &address)
+{
+  return address.empty() ? invocation.bus : bus_client::BusAddress{address};
 }
 
 // "killed by signal 25 (File size limit exceeded)", "exit status 1".
@@ -185,12 +210,13 @@ Result<void> check_reattached(CheckpointBus &bus, const std::vector<ManifestConn
 }
 
 // After criu restore: the processes live and their connections are
-// attached; otherwise the restored processes are killed, the connections
+// attached, on each bus (with the ids they have there now); otherwise the restored processes are killed, the connections
 // stay frozen and detached, and the images are kept, so that the restore
 // can be tried again.
-Result<std::vector<ManifestConnection>> check_restore_took(CheckpointBus &bus,
-                                                           const CheckpointManifest &manifest,
-                                                           const fs::path &dir)
+Result<std::vector<BusConnections>> check_restore_took(const Invocation &invocation,
+                                                       std::vector<BusConnections> buses,
+                                                       const CheckpointManifest &manifest,
+                                                       const fs::path &dir)
 {
   std::this_thread::sleep_for(kRestoredSettle);
   const std::string retry = "\nits bus connections stay frozen and detached; the images in " +
@@ -204,14 +230,22 @@ Result<std::vector<ManifestConnection>> check_restore_took(CheckpointBus &bus,
       error.message += (error.message.empty() ? "" : "\n") + line;
     return Error{"", error.message + retry};
   }
-  auto connections = restored_connections(bus, manifest);
-  Result<void> attached = connections ? check_reattached(bus, connections.value())
-                                      : Result<void>(connections.error());
-  if (!attached) {
-    kill_restored_processes(manifest);
-    return Error{attached.error().name, attached.error().message + retry};
+  for (BusConnections &on_bus : buses) {
+    auto bus = CheckpointBus::connect(where(invocation, on_bus.address));
+    if (!bus) {
+      kill_restored_processes(manifest);
+      return Error{bus.error().name, bus.error().message + retry};
+    }
+    auto connections = restored_connections(bus.value(), on_bus.connections);
+    Result<void> attached = connections ? check_reattached(bus.value(), connections.value())
+                                        : Result<void>(connections.error());
+    if (!attached) {
+      kill_restored_processes(manifest);
+      return Error{attached.error().name, attached.error().message + retry};
+    }
+    on_bus.connections = std::move(connections).value();
   }
-  return connections;
+  return buses;
 }
 
 struct RestoreTimes {
@@ -276,11 +310,14 @@ int run_restore(const Invocation &invocation, const Output &output)
                               format_local_time(mark->at_usec) + " (pid " +
                               std::to_string(manifest.value().pid) +
                               "): a checkpoint restores once; take a new one to restore again"});
-  {
-    auto bus = CheckpointBus::connect(invocation.bus);
+  // Each bus the checkpoint's connections are on: the command's own, and
+  // those named in the manifest (a session bus).
+  const std::vector<BusConnections> buses = connections_by_bus(manifest.value());
+  for (const BusConnections &on_bus : buses) {
+    auto bus = CheckpointBus::connect(where(invocation, on_bus.address));
     if (!bus)
       return fail(bus.error());
-    if (auto allowed = check_bus_allows_restore(bus.value(), manifest.value(), dir); !allowed)
+    if (auto allowed = check_bus_allows_restore(bus.value(), on_bus.connections, dir); !allowed)
       return fail(allowed.error());
   }  // disconnected: a bus that starts unique names afresh may want ours back
 
@@ -295,6 +332,8 @@ int run_restore(const Invocation &invocation, const Output &output)
   std::vector<std::string> criu_arguments = {"-d"};
   if (manifest.value().shell_job)
     criu_arguments.push_back("--shell-job");
+  criu_arguments.insert(criu_arguments.end(), manifest.value().criu_options.begin(),
+                        manifest.value().criu_options.end());
   // A shell job joins criu's session: criu leads a new one, so the restored
   // service gets a session of its own, not the caller's terminal session.
   auto restored = run_criu(setup.value(), "restore", dir, criu_arguments,
@@ -304,19 +343,24 @@ int run_restore(const Invocation &invocation, const Output &output)
                               " are kept"});
   times.restore = restored.value();
 
-  auto bus = CheckpointBus::connect(invocation.bus);
-  if (!bus) {
-    kill_restored_processes(manifest.value());
-    return fail(bus.error());
-  }
-  auto connections = check_restore_took(bus.value(), manifest.value(), dir);
-  if (!connections)
-    return fail(connections.error());
+  auto restored_buses = check_restore_took(invocation, buses, manifest.value(), dir);
+  if (!restored_buses)
+    return fail(restored_buses.error());
   // Marked now: from here on these images belong to a running process.
   manifest.value().restored = RestoreMark{realtime_usec(), to_milliseconds(times.restore)};
   auto marked = save_manifest(dir, manifest.value());
+
+  std::vector<ManifestConnection> thawed;
+  std::vector<std::string> failures;
   const auto thaw_started = Clock::now();
-  std::vector<std::string> failures = thaw_connections(bus.value(), connections.value());
+  for (const BusConnections &on_bus : restored_buses.value()) {
+    auto bus = CheckpointBus::connect(where(invocation, on_bus.address));
+    if (!bus)
+      return fail(bus.error());
+    for (const std::string &failure : thaw_connections(bus.value(), on_bus.connections))
+      failures.push_back(failure);
+    thawed.insert(thawed.end(), on_bus.connections.begin(), on_bus.connections.end());
+  }
   times.thaw = Clock::now() - thaw_started;
   times.total = Clock::now() - started;
   if (!failures.empty()) {
@@ -328,7 +372,7 @@ int run_restore(const Invocation &invocation, const Output &output)
       thaw_error.message += "\n" + ended;
     return fail(thaw_error);
   }
-  print_restore(output, manifest.value(), dir, connections.value(), times);
+  print_restore(output, manifest.value(), dir, thawed, times);
   if (!marked)
     output.report << "dbus-checkpoint: restore: warning: cannot mark " << dir.string()
                   << " restored: " << marked.error().message << "\n";

@@ -10,52 +10,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "bus-client/process_buses.hpp"
 
 namespace dbus_checkpoint::criu_plugin {
-namespace {
-
-int hex_value(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// D-Bus address values escape bytes as %XX.
-std::string unescape_address_value(std::string_view value)
-{
-  std::string out;
-  for (std::size_t i = 0; i < value.size(); i++) {
-    const bool escaped = value[i] == '%' && i + 2 < value.size() &&
-                         hex_value(value[i + 1]) >= 0 && hex_value(value[i + 2]) >= 0;
-    if (escaped) {
-      out += static_cast<char>(hex_value(value[i + 1]) * 16 + hex_value(value[i + 2]));
-      i += 2;
-    } else {
-      out += value[i];
-    }
-  }
-  return out;
-}
-
-std::vector<std::string_view> split(std::string_view text, char separator)
-{
-  std::vector<std::string_view> parts;
-  for (std::size_t start = 0; start <= text.size();) {
-    std::size_t end = text.find(separator, start);
-    if (end == std::string_view::npos)
-      end = text.size();
-    parts.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
-
-} // namespace
 
 Status peer_socket_path(int fd, std::string &path_out)
 {
@@ -71,34 +32,56 @@ Status peer_socket_path(int fd, std::string &path_out)
   return {};
 }
 
-std::vector<std::string> unix_paths_of_address(std::string_view address)
-{
-  std::vector<std::string> paths;
-  for (std::string_view entry : split(address, ';')) {
-    if (entry.substr(0, 5) != "unix:")
-      continue;
-    for (std::string_view pair : split(entry.substr(5), ',')) {
-      if (pair.substr(0, 5) == "path=")
-        paths.push_back(unescape_address_value(pair.substr(5)));
-    }
-  }
-  return paths;
-}
-
 std::vector<std::string> known_bus_sockets()
 {
   std::vector<std::string> known{kSystemBusSocket};
   if (const char *address = std::getenv("DBUS_SYSTEM_BUS_ADDRESS")) {
-    for (std::string &path : unix_paths_of_address(address))
+    for (std::string &path : bus_client::unix_paths_of_address(address))
       known.push_back(std::move(path));
   }
   if (const char *listed = std::getenv("DBUS_CHECKPOINT_BUS_SOCKETS")) {
-    for (std::string_view path : split(listed, ':')) {
+    for (std::string_view path : bus_client::split_list(listed, ':')) {
       if (!path.empty())
         known.emplace_back(path);
     }
   }
   return known;
+}
+
+std::vector<pid_t> processes_holding_socket(std::uint32_t inode)
+{
+  namespace fs = std::filesystem;
+  const std::string wanted = "socket:[" + std::to_string(inode) + "]";
+  std::vector<pid_t> pids;
+  std::error_code error;
+  for (const fs::directory_entry &process : fs::directory_iterator("/proc", error)) {
+    const std::string pid_text = process.path().filename().string();
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::error_code ignored;
+    for (const fs::directory_entry &fd : fs::directory_iterator(process.path() / "fd", ignored)) {
+      std::error_code unreadable;
+      if (fs::read_symlink(fd.path(), unreadable).native() == wanted) {
+        pids.push_back(static_cast<pid_t>(std::stol(pid_text)));
+        break;
+      }
+    }
+  }
+  return pids;
+}
+
+std::vector<std::string> bus_sockets_of_processes(const std::vector<pid_t> &pids)
+{
+  std::vector<std::string> sockets;
+  for (pid_t pid : pids) {
+    auto buses = bus_client::process_bus_addresses(pid);
+    if (!buses)
+      continue;  // gone meanwhile
+    for (const std::string *address : {&buses.value().session, &buses.value().system})
+      for (std::string &path : bus_client::unix_paths_of_address(*address))
+        sockets.push_back(std::move(path));
+  }
+  return sockets;
 }
 
 bool is_bus_socket(const std::string &path, const std::vector<std::string> &known)

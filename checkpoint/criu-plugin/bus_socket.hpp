@@ -3,6 +3,8 @@
 // dump; only those connected to a bus we know are ours.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,14 +22,18 @@ inline constexpr const char *kSystemBusSocket = "/run/dbus/system_bus_socket";
 // socket's name); empty for an unnamed or abstract peer.
 Status peer_socket_path(int fd, std::string &path_out);
 
-// The unix:path= values of a D-Bus address ("unix:path=/a;tcp:..."),
-// unescaped; other transports and keys are left out.
-std::vector<std::string> unix_paths_of_address(std::string_view address);
-
 // The bus sockets: the system bus's standard socket, the unix:path= of
 // $DBUS_SYSTEM_BUS_ADDRESS (CRIU runs with its caller's environment) and
 // the colon-separated paths of $DBUS_CHECKPOINT_BUS_SOCKETS.
 std::vector<std::string> known_bus_sockets();
+
+// The processes that have the socket with this inode open (/proc/*/fd).
+std::vector<pid_t> processes_holding_socket(std::uint32_t inode);
+
+// The unix:path= sockets of the buses these processes were started with:
+// DBUS_SESSION_BUS_ADDRESS and DBUS_SYSTEM_BUS_ADDRESS of each one's
+// /proc/PID/environ (a session bus is known only there).
+std::vector<std::string> bus_sockets_of_processes(const std::vector<pid_t> &pids);
 
 // path names one of `known`: the same string or the same socket file.
 bool is_bus_socket(const std::string &path, const std::vector<std::string> &known);

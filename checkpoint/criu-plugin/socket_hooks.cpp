@@ -158,10 +158,14 @@ Status reattach(const std::string &bus_path, const std::string &record_bytes,
 int dump_bus_socket(int fd, std::uint32_t socket_inode, int images_dir)
 {
   std::string bus_path;
-  if (!peer_socket_path(fd, bus_path) || bus_path.empty() ||
-      !is_bus_socket(bus_path, known_bus_sockets()))
+  if (!peer_socket_path(fd, bus_path) || bus_path.empty())
     return -ENOTSUP;
   const auto started = Clock::now();
+  // A session bus is known only from the environment of the processes
+  // that hold the socket: looked for (in /proc) only when needed.
+  if (!is_bus_socket(bus_path, known_bus_sockets()) &&
+      !is_bus_socket(bus_path, bus_sockets_of_processes(processes_holding_socket(socket_inode))))
+    return -ENOTSUP;
   if (Status s = dump_connection(fd, socket_inode, bus_path, images_dir); !s) {
     log_error(s.what);
     return s.negative_errno();

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Turn the benchmark programs' JSON lines into report.md and bench.png.
 
-Usage: report.py OUT_DIR THROUGHPUT.jsonl CHECKPOINT.jsonl RESTORE.jsonl
+Usage: report.py OUT_DIR THROUGHPUT.jsonl CHECKPOINT.jsonl RESTORE.jsonl [WAYLAND.jsonl]
 
 Each input line is one figure: group, what, subject, unit, samples, median,
 min, max; or a note on a group: group, note (see
@@ -139,6 +139,17 @@ def restore_section(figures, notes):
             + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n")
 
 
+def wayland_section(figures):
+    wayland = select(figures, "wayland")
+    if not wayland:
+        return "No graphical-session figures.\n"
+    subjects = distinct(wayland, "subject")
+    rows = [[f"{what} ({find(wayland, what, subjects[0])['unit']})"]
+            + [cell(find(wayland, what, s)) for s in subjects] for what in ordered_whats(wayland)]
+    return (markdown_table(["median (min–max)"] + subjects, rows) + "\n\nverdict: "
+            + verdict(find(wayland, "cold / restore", subjects[0])) + "\n")
+
+
 def plot_restore(figures, axes):
     restore = select(figures, "restore")
     scenarios = distinct(restore, "subject")
@@ -246,7 +257,18 @@ dump restored with `criu restore --lazy-pages` while `criu lazy-pages` serves th
 the images through userfaultfd (its start is counted in the restore).  Every run goes through
 all scenarios in turn; cold / restore is taken within each cycle.  Images are on local disk.
 
-{restore_section(figures, notes)}"""
+{restore_section(figures, notes)}
+## Graphical session: restore vs cold start
+
+`test/wayland/session.sh`: headless weston 10 (pixman, desktop-shell), weston-terminal and
+dcp-wayland-counter, on our daemon as private session and system bus.  Cold start: exec →
+the counter's first frame on screen (the terminal is on screen before it starts) → the first
+`Get` answered on the session bus (busctl).  Restore: that session checkpointed with
+`dbus-checkpoint checkpoint --pid` (both buses, `--file-locks`), then
+`dbus-checkpoint restore` (waits for the pids, `criu restore -d`, Thaw of both connections) →
+the first `Get` answered (busctl).
+
+{wayland_section(figures)}"""
     with open(os.path.join(out_dir, "report.md"), "w") as out:
         out.write(report)
 

@@ -321,14 +321,16 @@ CheckpointManifest sample_manifest()
   manifest.processes = {4242, 4243};
   manifest.bus = "unix:path=/tmp/x/system_bus_socket";
   manifest.connections = {{"0123456789abcdef0123456789abcdef", ":1.5",
-                           {"org.example.A", "org.example.B"}, 4242, false},
-                          {"fedcba9876543210fedcba9876543210", ":1.6", {}, 4243, true}};
+                           {"org.example.A", "org.example.B"}, 4242, false, ""},
+                          {"fedcba9876543210fedcba9876543210", ":1.6", {}, 4243, true,
+                           "unix:path=/run/user/0/bus"}};
   manifest.created_usec = 1'700'000'000'000'000;
   manifest.freeze_ms = 0.5;
   manifest.dump_ms = 61.25;
   manifest.total_ms = 70.0;
   manifest.image_bytes = 409600;
   manifest.criu = "/usr/sbin/criu";
+  manifest.criu_options = {"--file-locks"};
   return manifest;
 }
 
@@ -351,6 +353,9 @@ BOOST_AUTO_TEST_CASE(manifests_round_trip)
   BOOST_TEST(back.dump_ms == 61.25);
   BOOST_TEST(back.image_bytes == 409600u);
   BOOST_TEST(back.criu == manifest.criu);
+  BOOST_TEST(back.connections[0].bus == "");
+  BOOST_TEST(back.connections[1].bus == "unix:path=/run/user/0/bus");
+  BOOST_TEST(back.criu_options == manifest.criu_options, boost::test_tools::per_element());
   BOOST_TEST(!back.restored.has_value());
 
   CheckpointManifest restored = manifest;
