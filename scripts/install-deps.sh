@@ -23,6 +23,11 @@ packages=(
   python3-dbus python3-gi gir1.2-glib-2.0 libglib2.0-bin dbus-bin systemd
   libdbus-1-dev                  # libdbus marshalling for raw-socket tests
   procps util-linux
+  # scripts/package.sh (debhelper packaging, lintian) and the man pages
+  debhelper lintian man-db groff-base
+  xsltproc docbook-xsl docbook-xml  # upstream dbus's man pages, in the package build
+  # scripts/qa-booted.sh: a bookworm root booted with systemd-nspawn
+  debootstrap systemd-container debian-archive-keyring
   # scripts/bench.sh: dbus-broker to compare with, matplotlib for the plot
   dbus-broker python3-matplotlib
 )
