@@ -20,7 +20,8 @@
 #      systemd as root, and avahi-daemon (where this machine gives root
 #      CAP_SYS_RESOURCE) are checkpointed with CRIU, callers get NameFrozen,
 #      they are restored and answer from the same unique name and pid, with
-#      their state;
+#      their state; a checkpoint pending across a reboot comes back from
+#      /var/lib/dbus/checkpoint (callers get NameFrozen during the boot);
 #    - accounts-daemon (sandboxed: its own mount namespace) cannot be
 #      checkpointed yet: the refusal leaves it running and answering;
 # 5. apt puts Debian's dbus and dbus-daemon back, the container reboots on
@@ -336,6 +337,27 @@ expect "the sample service counted to 3" '^t 3$' busctl --system call "${sample[
 checkpoint_restore dcp-sample org.dbuscheckpoint.Sample "${sample[@]}" Get
 expect "its state survived: Get is still 3" '^t 3$' busctl --system call "${sample[@]}" Get
 expect "and it counts on: Increment gives 4" '^t 4$' busctl --system call "${sample[@]}" Increment
+
+step "a checkpoint pending across a reboot: the bus brings the frozen connection back"
+sample_owner=$(name_owner org.dbuscheckpoint.Sample)
+expect "dbus-checkpoint checkpoint org.dbuscheckpoint.Sample" '^[0-9a-f]{32}$' \
+  dbus-checkpoint checkpoint org.dbuscheckpoint.Sample -D /var/lib/dcp-qa/dcp-sample-reboot
+pending_id=$(printf '%s\n' "$last_output" | grep -E '^[0-9a-f]{32}$')
+expect "its record is in /var/lib/dbus/checkpoint" "$pending_id" ls /var/lib/dbus/checkpoint
+halt reboot
+boot
+expect "after the boot the bus holds it again, detached" "$pending_id" dbus-checkpoint list
+[ "$(name_owner org.dbuscheckpoint.Sample)" = "$sample_owner" ] \
+  || fail "org.dbuscheckpoint.Sample is owned by $(name_owner org.dbuscheckpoint.Sample), not $sample_owner"
+ok "org.dbuscheckpoint.Sample is still owned by $sample_owner"
+expect_failure "a caller gets NameFrozen" 'is frozen \(checkpoint [0-9a-f]{32}\)' \
+  busctl --system call "${sample[@]}" Get
+# Not yet: systemd knows nothing of the pending checkpoint (it starts the
+# unit again at boot), and the restore after a reboot (CRIU needs the old
+# pids free) is not tried; the frozen connection is discarded.
+printf 'qa:    NOT CHECKED: at boot systemd started dcp-sample.service again: %s (pid %s)\n' \
+  "$(inside systemctl is-active dcp-sample || true)" "$(main_pid dcp-sample)"
+expect "dbus-checkpoint discard" '.' sh -c "dbus-checkpoint discard $pending_id 2>&1"
 
 avahi_call=(org.freedesktop.Avahi / org.freedesktop.Avahi.Server GetVersionString)
 # CRIU reads a dumped task's rlimits with prlimit(2): for a task of another
