@@ -28,6 +28,11 @@ packages=(
   # test/wayland and demo-wayland.sh: headless weston (its weston-terminal and
   # weston-screenshooter), our Wayland client's build, PNG decoding
   weston libwayland-dev libwayland-bin wayland-protocols libpng-dev
+  # scripts/package.sh (debhelper packaging, lintian) and the man pages
+  debhelper lintian man-db groff-base
+  xsltproc docbook-xsl docbook-xml  # upstream dbus's man pages, in the package build
+  # scripts/qa-booted.sh: a bookworm root booted with systemd-nspawn
+  debootstrap systemd-container debian-archive-keyring
   # scripts/bench.sh: dbus-broker to compare with, matplotlib for the plot
   dbus-broker python3-matplotlib
 )

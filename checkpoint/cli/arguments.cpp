@@ -19,7 +19,7 @@ constexpr const char *kCommonOptions =
 
 constexpr const char *kCriuOptions =
     "\n"
-    "  --criu PATH           the criu to run; default (found at build time):\n"
+    "  --criu PATH           the criu to run; default (chosen at build time):\n"
     "                        " DCP_DEFAULT_CRIU "\n"
     "  --plugin-dir DIR      where CRIU loads dbus-checkpoint's plugin from (criu -L);\n"
     "                        default " DCP_DEFAULT_PLUGIN_DIR "\n"

@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# The booted QA: our packages on a real Debian bookworm with systemd as PID 1.
+#
+#   ./scripts/qa-booted.sh [--no-package]   (root; ctest label `qa` runs it)
+#
+# --no-package: use build/packages/*.deb as they are (to iterate on this
+# script without a package rebuild; the packages must exist).
+#
+# 1. ./scripts/package.sh builds (or reuses) build/packages/*.deb;
+# 2. a bookworm root is debootstrapped once (minbase + systemd, dbus,
+#    avahi-daemon, accountsservice; cached in build/qa/bookworm-minbase) and
+#    copied to build/qa/machine for each run;
+# 3. it boots with systemd-nspawn (SYSTEMD_SECCOMP=0 --capability=all: CRIU
+#    needs both, see DESIGN.md §6) on Debian's own dbus;
+# 4. apt installs our packages over Debian's dbus, the container reboots,
+#    and inside it, with the services started by systemd:
+#    - dbus-daemon --version names dbus-checkpoint, dbus.service is active,
+#      busctl and dbus-send work, the package's files are as they must be;
+#    - our sd-bus sample service (build/test/services), a unit started by
+#      systemd as root, and avahi-daemon (where this machine gives root
+#      CAP_SYS_RESOURCE) are checkpointed with CRIU, callers get NameFrozen,
+#      they are restored and answer from the same unique name and pid, with
+#      their state; a checkpoint pending across a reboot comes back from
+#      /var/lib/dbus/checkpoint (callers get NameFrozen during the boot);
+#    - accounts-daemon (sandboxed: its own mount namespace) cannot be
+#      checkpointed yet: the refusal leaves it running and answering;
+# 5. apt puts Debian's dbus and dbus-daemon back, the container reboots on
+#    them, and powers off cleanly.
+# Every step prints its time; any failed check stops the run (exit 1) with
+# the output that shows why.  Commands run inside the container through
+# nsenter(1) into the namespaces of its PID 1.  The container is powered
+# off (or killed) on exit, also on failure.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${DCP_BUILD_DIR:-$top/build}
+qa=$build/qa
+cache=$qa/bookworm-minbase
+machine=$qa/machine
+# The debootstrapped root: changing this list rebuilds the cache.
+include=systemd,systemd-sysv,dbus,avahi-daemon,accountsservice,procps,man-db
+include+=,libbsd0,libnftables1,libprotobuf-c1,libnl-3-200,libnet1,libprotobuf32
+
+build_packages=yes
+case ${1:-} in
+  --no-package) build_packages=no ;;
+  '') ;;
+  -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "qa: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
+
+start=$SECONDS
+step_start=$SECONDS
+step_name=''
+step() {
+  [ -n "$step_name" ] && printf 'qa:    %s: %d s\n' "$step_name" "$((SECONDS - step_start))"
+  step_name=$1 step_start=$SECONDS
+  printf '\nqa: == %s\n' "$1"
+}
+ok() { printf 'qa:    ok: %s\n' "$*"; }
+fail() { printf 'qa: FAILED: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || fail "must run as root (debootstrap, systemd-nspawn)"
+
+nspawn_pid='' init_pid='' boot_number=0
+cleanup() {
+  set +e
+  if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+    echo "qa: stopping the container (nspawn pid $nspawn_pid)" >&2
+    kill -TERM "$nspawn_pid"   # nspawn powers the container off
+    for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$nspawn_pid" 2>/dev/null && kill -KILL "$nspawn_pid"
+    wait "$nspawn_pid" 2>/dev/null
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# inside CMD...: run CMD in the booted container, as root, with a clean
+# environment.
+inside() {
+  nsenter -t "$init_pid" -m -u -i -n -p -C -r -w \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb "$@" </dev/null
+}
+# expect DESCRIPTION PATTERN CMD...: CMD succeeds and its output matches
+# the extended regex PATTERN.
+last_output=''
+expect() {
+  local what=$1 pattern=$2 output
+  shift 2
+  if ! output=$(inside "$@" 2>&1); then
+    printf '%s\n' "$output" | tail -n 30 >&2
+    fail "$what: '$*' failed"
+  fi
+  printf '%s\n' "$output" | grep -Eq -- "$pattern" \
+    || { printf '%s\n' "$output" | tail -n 30 >&2; fail "$what: '$*' does not print /$pattern/"; }
+  last_output=$output
+  ok "$what"
+}
+show_output() { printf '%s\n' "$last_output" | sed 's/^/qa:      | /'; }
+# expect_failure DESCRIPTION PATTERN CMD...: CMD fails, printing PATTERN.
+expect_failure() {
+  local what=$1 pattern=$2 output
+  shift 2
+  if output=$(inside "$@" 2>&1); then
+    printf '%s\n' "$output" >&2
+    fail "$what: '$*' succeeded"
+  fi
+  printf '%s\n' "$output" | grep -Eq -- "$pattern" \
+    || { printf '%s\n' "$output" | tail -n 30 >&2; fail "$what: '$*' does not print /$pattern/"; }
+  ok "$what"
+}
+
+# boot: start the container, wait until systemd reports the boot finished
+# (running or degraded), print how long it took.
+boot() {
+  boot_number=$((boot_number + 1))
+  local log=$qa/boot-$boot_number.log t0=$SECONDS
+  SYSTEMD_SECCOMP=0 systemd-nspawn -q -D "$machine" -b --register=no --keep-unit \
+    --capability=all --console=read-only --resolv-conf=copy-host </dev/null >"$log" 2>&1 &
+  nspawn_pid=$!
+  init_pid=''
+  for _ in $(seq 200); do
+    kill -0 "$nspawn_pid" 2>/dev/null || { tail -n 30 "$log" >&2; fail "systemd-nspawn exited at boot"; }
+    init_pid=$(ps -o pid=,comm= --ppid "$nspawn_pid" | awk '$2 == "systemd" { print $1; exit }' || true)
+    [ -n "$init_pid" ] && break
+    sleep 0.1
+  done
+  [ -n "$init_pid" ] || fail "no systemd under systemd-nspawn after 20 s (see $log)"
+  local state=''
+  for _ in $(seq 240); do
+    state=$(inside systemctl is-system-running 2>/dev/null || true)
+    case $state in running|degraded) break ;; esac
+    sleep 0.5
+  done
+  case $state in
+    running) ;;
+    degraded) inside systemctl --failed --no-legend >&2 || true ;;
+    *) tail -n 30 "$log" >&2; fail "boot $boot_number did not finish in 120 s (state '$state')" ;;
+  esac
+  ok "boot $boot_number: systemd is $state after $((SECONDS - t0)) s; $(inside systemd-analyze 2>/dev/null | head -n1)"
+}
+
+# halt reboot|poweroff: stop the container from inside, wait for nspawn.
+halt() {
+  local how=$1 t0=$SECONDS rc=0
+  inside systemctl "$how" >/dev/null 2>&1 || true
+  for _ in $(seq 180); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$nspawn_pid" 2>/dev/null && fail "the container did not $how within 90 s"
+  wait "$nspawn_pid" || rc=$?
+  nspawn_pid=''
+  # systemd-nspawn exits with 133 when the container asked for a reboot.
+  case $how:$rc in
+    poweroff:0|reboot:133) ok "$how: systemd-nspawn exited with $rc after $((SECONDS - t0)) s" ;;
+    *) tail -n 30 "$qa/boot-$boot_number.log" >&2; fail "$how: systemd-nspawn exited with $rc" ;;
+  esac
+}
+
+bus_call() { inside busctl --system call "$@"; }
+name_owner() { bus_call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s "$1" | awk '{print $2}'; }
+main_pid() { inside systemctl show -P MainPID "$1"; }
+
+# checkpoint_restore UNIT NAME CALL...: checkpoint the service of UNIT (which
+# owns NAME) with dbus-checkpoint, check that CALL (busctl call arguments)
+# answers before, fails with NameFrozen meanwhile and answers after the
+# restore from the same unique name and pid.
+checkpoint_restore() {
+  local unit=$1 name=$2 images=/var/lib/dcp-qa/$1 owner pid t0
+  shift 2
+  # (a first call activates a bus-activated service through systemd)
+  expect "$unit answers before" '.' busctl --system call "$@"
+  expect "$unit was started by systemd" '^active$' systemctl is-active "$unit"
+  owner=$(name_owner "$name") pid=$(main_pid "$unit")
+  [ -n "$owner" ] && [ "$pid" -gt 1 ] || fail "$unit: no owner of $name or no main pid"
+  ok "$name is owned by $owner, $unit's main pid is $pid"
+  t0=$SECONDS
+  expect "dbus-checkpoint checkpoint $name ($unit)" '^[0-9a-f]{32}$' \
+    dbus-checkpoint checkpoint "$name" -D "$images"
+  show_output
+  inside sh -c "cat $images/dbus-checkpoint.json" >"$qa/$unit.checkpoint.json"
+  ok "checkpointed in $((SECONDS - t0)) s (manifest: $qa/$unit.checkpoint.json)"
+  expect_failure "a caller of $name gets NameFrozen" 'is frozen \(checkpoint [0-9a-f]{32}\)' \
+    busctl --system call "$@"
+  expect "dbus-checkpoint list shows $name" "$name" dbus-checkpoint list
+  printf 'qa:    %s after the dump: %s\n' "$unit" "$(inside systemctl is-active "$unit" || true)"
+  t0=$SECONDS
+  expect "dbus-checkpoint restore" 'restored by criu' dbus-checkpoint restore -D "$images"
+  show_output
+  ok "restored in $((SECONDS - t0)) s"
+  expect "$unit answers after the restore" '.' busctl --system call "$@"
+  [ "$(name_owner "$name")" = "$owner" ] || fail "$name is owned by $(name_owner "$name"), not $owner"
+  ok "$name still owned by $owner"
+  inside test -d "/proc/$pid" || fail "pid $pid is not running after the restore"
+  ok "pid $pid runs again ($(inside cat "/proc/$pid/comm"))"
+  # Not yet checked (issue 10, item 2): systemd's own view of the unit
+  # after CRIU killed and restored its main process.
+  printf 'qa:    NOT CHECKED: after the restore systemd says %s is %s, MainPID=%s; pid %s is in %s\n' \
+    "$unit" "$(inside systemctl is-active "$unit" || true)" "$(main_pid "$unit")" "$pid" \
+    "$(inside cat "/proc/$pid/cgroup" | tr '\n' ' ')"
+}
+
+# checkpoint_refused UNIT NAME PATTERN REASON CALL...: a checkpoint of UNIT's
+# service fails with PATTERN (a known gap, REASON); the failure is clean: the
+# service answers CALL afterwards from the same connection, nothing frozen.
+checkpoint_refused() {
+  local unit=$1 name=$2 pattern=$3 reason=$4 owner
+  shift 4
+  expect "$unit answers (activated by the bus through systemd if need be)" '.' busctl --system call "$@"
+  owner=$(name_owner "$name")
+  expect_failure "KNOWN GAP ($reason): checkpoint of $unit fails" "$pattern" \
+    dbus-checkpoint checkpoint "$name" -D "/var/lib/dcp-qa/$unit"
+  expect "$unit answers afterwards" '.' busctl --system call "$@"
+  [ "$(name_owner "$name")" = "$owner" ] || fail "$name changed owner after the failed checkpoint"
+  expect "nothing is left frozen" '^a\(ssasa\{sv\}\) 0$' \
+    busctl --system call org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.Checkpoint ListFrozen
+}
+# has_capability NUMBER: this process has capability NUMBER (effective).
+has_capability() { (( (0x$(awk '/^CapEff:/ { print $2 }' /proc/self/status) >> $1) & 1 )); }
+
+step "packages (./scripts/package.sh)"
+if [ "$build_packages" = yes ]; then
+  "$top/scripts/package.sh"
+fi
+debs=("$build"/packages/*.deb)
+[ -f "${debs[0]}" ] || fail "no packages in $build/packages (run ./scripts/package.sh)"
+sample_service=$build/test/services/dcp-sample-sdbus
+[ -x "$sample_service" ] || fail "$sample_service is missing (run ./scripts/build.sh)"
+ok "${debs[*]##*/}"
+
+step "bookworm root (debootstrap, cached in $cache)"
+if [ -f "$cache/.dcp-include" ] && [ "$(cat "$cache/.dcp-include")" = "$include" ]; then
+  ok "cached"
+else
+  . "$top/scripts/debian-archive.sh"
+  archive=$(debian_archive_uri)
+  [ -n "$archive" ] || fail "no Debian archive in this machine's apt configuration"
+  rm -rf "$cache" "$cache.tmp"
+  mkdir -p "$qa"
+  t0=$SECONDS
+  if ! debootstrap --variant=minbase --include="$include" bookworm "$cache.tmp" "$archive" \
+      >"$qa/debootstrap.log" 2>&1; then
+    tail -n 30 "$qa/debootstrap.log" >&2
+    fail "debootstrap failed (log: $qa/debootstrap.log)"
+  fi
+  echo "$include" >"$cache.tmp/.dcp-include"
+  mv "$cache.tmp" "$cache"
+  ok "debootstrap in $((SECONDS - t0)) s ($(du -sh "$cache" | cut -f1))"
+fi
+
+step "a fresh machine from the cache"
+rm -rf "$machine"
+cp -a "$cache" "$machine"
+rm -f "$machine/.dcp-include"
+echo dcp-qa >"$machine/etc/hostname"
+mkdir -p "$machine/root/dcp-packages"
+cp "${debs[@]}" "$machine/root/dcp-packages/"
+# Our sd-bus sample service as a systemd unit, started at boot as root.
+# Known gap: its stdout/stderr do not go to the journal, as a unit's do by
+# default: CRIU refuses the journal's stream socket ("External socket is
+# used"), so services logging to the journal cannot be checkpointed yet.
+install -D -m 0755 "$sample_service" "$machine/opt/dcp-qa/dcp-sample-sdbus"
+cat >"$machine/etc/systemd/system/dcp-sample.service" <<'EOF'
+[Unit]
+Description=dbus-checkpoint QA: sample D-Bus service (sd-bus)
+[Service]
+Type=dbus
+BusName=org.dbuscheckpoint.Sample
+ExecStart=/opt/dcp-qa/dcp-sample-sdbus
+StandardOutput=null
+StandardError=null
+[Install]
+WantedBy=multi-user.target
+EOF
+mkdir -p "$machine/etc/systemd/system/multi-user.target.wants"
+ln -s ../dcp-sample.service "$machine/etc/systemd/system/multi-user.target.wants/dcp-sample.service"
+cat >"$machine/etc/dbus-1/system.d/org.dbuscheckpoint.Sample.conf" <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <policy user="root"><allow own="org.dbuscheckpoint.Sample"/></policy>
+  <policy context="default"><allow send_destination="org.dbuscheckpoint.Sample"/></policy>
+</busconfig>
+EOF
+ok "$machine, $(du -sh "$machine" | cut -f1)"
+
+step "boot on Debian's dbus"
+boot
+expect "Debian's dbus-daemon" '^D-Bus Message Bus Daemon 1\.14' dbus-daemon --version
+expect "dbus.service is active" '^active$' systemctl is-active dbus
+expect "avahi-daemon is active" '^active$' systemctl is-active avahi-daemon
+
+step "apt installs our packages over Debian's dbus"
+expect "apt-get update" '.' apt-get -q update
+expect "apt-get install ${debs[*]##*/}" '.' \
+  sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/dcp-packages/*.deb 2>&1'
+expect "Debian's dbus and dbus-daemon are gone" '^(un|rc|pn) +dbus-daemon' \
+  sh -c 'dpkg -l dbus dbus-daemon 2>/dev/null | grep -E "^[a-z]{2} +dbus(-daemon)? " | sort'
+expect "/var/lib/dbus/checkpoint is messagebus's, 0700" '^messagebus:messagebus 700 directory$' \
+  stat -c '%U:%G %a %F' /var/lib/dbus/checkpoint
+expect "the launch helper is root:messagebus 4754" '^root:messagebus 4754$' \
+  stat -c '%U:%G %a' /usr/lib/dbus-1.0/dbus-daemon-launch-helper
+expect "man dbus-checkpoint renders, with --criu-timeout" 'criu-timeout' \
+  sh -c 'MANWIDTH=80 man dbus-checkpoint 2>&1'
+expect "man org.freedesktop.DBus.Checkpoint renders, with <checkpoint_dir>" 'checkpoint_dir' \
+  sh -c 'MANWIDTH=80 man 5 org.freedesktop.DBus.Checkpoint 2>&1'
+expect "our CRIU dumps and restores here (dcp-criu-probe)" 'works' \
+  /usr/lib/dbus-checkpoint/dcp-criu-probe --criu /usr/lib/dbus-checkpoint/criu
+
+step "reboot onto our dbus-daemon"
+halt reboot
+boot
+
+step "the system bus is ours"
+expect "dbus-daemon --version names dbus-checkpoint" 'dbus-checkpoint' dbus-daemon --version
+expect "systemctl is-active dbus" '^active$' systemctl is-active dbus
+expect "the bus's pid 1 view: dbus.service runs /usr/bin/dbus-daemon" '/usr/bin/dbus-daemon' \
+  sh -c 'cat /proc/$(systemctl show -P MainPID dbus)/cmdline | tr "\0" " "'
+expect "dbus-send --system ListActivatableNames" 'org.freedesktop.Accounts' \
+  dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+  org.freedesktop.DBus.ListActivatableNames
+expect "busctl lists the services" 'org.freedesktop.Avahi' busctl --system list --no-pager
+expect "the bus offers org.freedesktop.DBus.Checkpoint" 'org.freedesktop.DBus.Checkpoint' \
+  busctl --system introspect org.freedesktop.DBus /org/freedesktop/DBus --no-pager
+expect "root may call it (ListFrozen)" '^a\(ssasa\{sv\}\) 0$' \
+  busctl --system call org.freedesktop.DBus /org/freedesktop/DBus \
+  org.freedesktop.DBus.Checkpoint ListFrozen
+expect "another user may not (AccessDenied)" 'AccessDenied|Access denied' \
+  sh -c 'setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --system call \
+    org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.Checkpoint ListFrozen 2>&1 || true'
+expect "dbus-checkpoint --version" '^dbus-checkpoint ' dbus-checkpoint --version
+expect "avahi-daemon was started by systemd at boot" '^active$' systemctl is-active avahi-daemon
+
+step "checkpoint and restore dcp-sample.service (sd-bus, root), keeping its state"
+sample=(org.dbuscheckpoint.Sample /org/dbuscheckpoint/Sample org.dbuscheckpoint.Sample1)
+for _ in 1 2 3; do bus_call "${sample[@]}" Increment >/dev/null; done
+expect "the sample service counted to 3" '^t 3$' busctl --system call "${sample[@]}" Get
+checkpoint_restore dcp-sample org.dbuscheckpoint.Sample "${sample[@]}" Get
+expect "its state survived: Get is still 3" '^t 3$' busctl --system call "${sample[@]}" Get
+expect "and it counts on: Increment gives 4" '^t 4$' busctl --system call "${sample[@]}" Increment
+
+step "a checkpoint pending across a reboot: the bus brings the frozen connection back"
+sample_owner=$(name_owner org.dbuscheckpoint.Sample)
+expect "dbus-checkpoint checkpoint org.dbuscheckpoint.Sample" '^[0-9a-f]{32}$' \
+  dbus-checkpoint checkpoint org.dbuscheckpoint.Sample -D /var/lib/dcp-qa/dcp-sample-reboot
+pending_id=$(printf '%s\n' "$last_output" | grep -E '^[0-9a-f]{32}$')
+expect "its record is in /var/lib/dbus/checkpoint" "$pending_id" ls /var/lib/dbus/checkpoint
+halt reboot
+boot
+expect "after the boot the bus holds it again, detached" "$pending_id" dbus-checkpoint list
+[ "$(name_owner org.dbuscheckpoint.Sample)" = "$sample_owner" ] \
+  || fail "org.dbuscheckpoint.Sample is owned by $(name_owner org.dbuscheckpoint.Sample), not $sample_owner"
+ok "org.dbuscheckpoint.Sample is still owned by $sample_owner"
+expect_failure "a caller gets NameFrozen" 'is frozen \(checkpoint [0-9a-f]{32}\)' \
+  busctl --system call "${sample[@]}" Get
+# Not yet: systemd knows nothing of the pending checkpoint (it starts the
+# unit again at boot), and the restore after a reboot (CRIU needs the old
+# pids free) is not tried; the frozen connection is discarded.
+printf 'qa:    NOT CHECKED: at boot systemd started dcp-sample.service again: %s (pid %s)\n' \
+  "$(inside systemctl is-active dcp-sample || true)" "$(main_pid dcp-sample)"
+expect "dbus-checkpoint discard" '.' sh -c "dbus-checkpoint discard $pending_id 2>&1"
+
+avahi_call=(org.freedesktop.Avahi / org.freedesktop.Avahi.Server GetVersionString)
+# CRIU reads a dumped task's rlimits with prlimit(2): for a task of another
+# user (avahi) that needs CAP_SYS_RESOURCE (24), which some machines
+# withhold from root (and so from the container).
+if has_capability 24; then
+  step "checkpoint and restore avahi-daemon (user avahi, inet sockets)"
+  checkpoint_restore avahi-daemon org.freedesktop.Avahi "${avahi_call[@]}"
+else
+  step "avahi-daemon: this machine withholds CAP_SYS_RESOURCE, so CRIU cannot dump it"
+  checkpoint_refused avahi-daemon org.freedesktop.Avahi "Can't get rlimit" \
+    "no CAP_SYS_RESOURCE on this machine" "${avahi_call[@]}"
+fi
+
+# Known gap: accounts-daemon runs sandboxed (ProtectSystem=strict,
+# PrivateNetwork=...: its own mount and network namespaces), and CRIU 4.2.1
+# refuses its mounts ("has unreachable sharing. Try
+# --enable-external-masters").  When that starts to work, this check fails
+# and becomes checkpoint_restore.
+step "accounts-daemon (sandboxed unit): checkpoint refused, service unharmed"
+checkpoint_refused accounts-daemon org.freedesktop.Accounts \
+  "unreachable sharing|Can't get rlimit" "own mount namespace" \
+  org.freedesktop.Accounts /org/freedesktop/Accounts org.freedesktop.DBus.Properties \
+  Get ss org.freedesktop.Accounts DaemonVersion
+
+step "apt gives Debian's dbus back"
+expect "apt-get install dbus dbus-daemon (removes ours)" '.' \
+  sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q dbus dbus-daemon 2>&1'
+expect "dbus-checkpoint-daemon is removed" '^(rc|un) +dbus-checkpoint-daemon' \
+  sh -c 'dpkg -l dbus-checkpoint-daemon | grep dbus-checkpoint-daemon'
+halt reboot
+boot
+expect "Debian's dbus-daemon again" '^D-Bus Message Bus Daemon 1\.14' dbus-daemon --version
+expect "systemctl is-active dbus" '^active$' systemctl is-active dbus
+expect "busctl works" 'org.freedesktop.Avahi' busctl --system list --no-pager
+
+step "power off"
+halt poweroff
+printf 'qa:    %s: %d s\n' "$step_name" "$((SECONDS - step_start))"
+printf 'qa: all checks passed in %d s\n' "$((SECONDS - start))"
