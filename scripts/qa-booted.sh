@@ -8,7 +8,7 @@
 #
 # 1. ./scripts/package.sh builds (or reuses) build/packages/*.deb;
 # 2. a bookworm root is debootstrapped once (minbase + systemd, dbus,
-#    avahi-daemon, accountsservice; cached in build/qa/bookworm-minbase) and
+#    avahi-daemon, accountsservice; cached in /var/cache/dbus-checkpoint/qa) and
 #    copied to build/qa/machine for each run;
 # 3. it boots with systemd-nspawn (SYSTEMD_SECCOMP=0 --capability=all: CRIU
 #    needs both, see DESIGN.md §6) on Debian's own dbus;
@@ -34,7 +34,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${DCP_BUILD_DIR:-$top/build}
 qa=$build/qa
-cache=$qa/bookworm-minbase
+# The debootstrapped root is a machine-wide cache (like apt's), made when it
+# is missing or its package list changed: a fresh clone's build tree does
+# not download 270 MB again.  DCP_QA_CACHE_DIR moves it.
+cache=${DCP_QA_CACHE_DIR:-/var/cache/dbus-checkpoint/qa}/bookworm-minbase
 machine=$qa/machine
 # The debootstrapped root: changing this list rebuilds the cache.
 include=systemd,systemd-sysv,dbus,avahi-daemon,accountsservice,procps,man-db
@@ -235,7 +238,7 @@ else
   archive=$(debian_archive_uri)
   [ -n "$archive" ] || fail "no Debian archive in this machine's apt configuration"
   rm -rf "$cache" "$cache.tmp"
-  mkdir -p "$qa"
+  mkdir -p "$qa" "$(dirname "$cache")"
   t0=$SECONDS
   if ! debootstrap --variant=minbase --include="$include" bookworm "$cache.tmp" "$archive" \
       >"$qa/debootstrap.log" 2>&1; then
