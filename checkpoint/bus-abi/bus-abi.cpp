@@ -320,6 +320,19 @@ dcp_record_set_next_bus_serial (DcpRecord *record, uint32_t serial)
 }
 
 extern "C" int
+dcp_record_set_reattach_secret (DcpRecord *record, const char *secret)
+{
+  if (record == nullptr || secret == nullptr)
+    return -EINVAL;
+  return guarded ([&] {
+    if (rec::check_reattach_secret (secret))
+      return -EINVAL;
+    record->proto.set_reattach_secret (secret);
+    return 0;
+  });
+}
+
+extern "C" int
 dcp_record_set_unix_fd_passing (DcpRecord *record, int enabled)
 {
   if (record == nullptr)
@@ -432,6 +445,12 @@ extern "C" const char *
 dcp_record_get_unique_name (const DcpRecord *record)
 {
   return record != nullptr ? record->proto.unique_name ().c_str () : nullptr;
+}
+
+extern "C" const char *
+dcp_record_get_reattach_secret (const DcpRecord *record)
+{
+  return record != nullptr ? record->proto.reattach_secret ().c_str () : nullptr;
 }
 
 extern "C" size_t
@@ -586,6 +605,21 @@ dcp_state_save (const char *dir, const DcpRecord *record)
   if (dir == nullptr || *dir == '\0' || record == nullptr)
     return -EINVAL;
   return guarded ([&] { return negative_errno (rec::save_record (dir, record->proto)); });
+}
+
+extern "C" int
+dcp_state_check_dir (const char *dir, const char *bus_user, char **problem_out)
+{
+  if (dir == nullptr || *dir == '\0' || problem_out == nullptr)
+    return -EINVAL;
+  *problem_out = nullptr;
+  return guarded ([&] {
+    std::string problem = rec::unsafe_state_dir_problem (dir, bus_user ? bus_user : "");
+    if (problem.empty ())
+      return 0;
+    *problem_out = malloced_copy (problem);
+    return *problem_out != nullptr ? -EPERM : -ENOMEM;
+  });
 }
 
 extern "C" int

@@ -11,6 +11,8 @@ Decoded parse_and_validate(std::string_view bytes)
 {
   if (auto problem = check_record_size(bytes.size()))
     return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
+  if (auto problem = check_entry_counts(bytes))
+    return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
   Decoded decoded;
   // ParseFromArray takes an int length; check_record_size keeps it in range.
   if (!decoded.record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
