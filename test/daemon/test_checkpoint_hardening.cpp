@@ -138,6 +138,7 @@ BOOST_FIXTURE_TEST_CASE(unprivileged_no_reply_flood_gets_limits_exceeded, Fixtur
   constexpr unsigned kSent = 3000;
   SampleService service(SampleKind::SdBus, bus);
   std::string id = freeze(admin.get(), service.well_known_name());
+  const std::uint64_t rss_before = resident_set_kib(bus.pid());
 
   for (uid_t uid : {65534u, 1u}) {  // nobody, daemon
     FloodResult r = flood_no_reply(service.well_known_name(), kSent, uid);
@@ -149,7 +150,17 @@ BOOST_FIXTURE_TEST_CASE(unprivileged_no_reply_flood_gets_limits_exceeded, Fixtur
   }
   // The cap is per uid: both senders got their share.
   BOOST_TEST(list_frozen(admin.get()).at(0).queued_messages == 2 * kPerUid);
+  auto asked = std::chrono::steady_clock::now();
   BOOST_TEST(name_has_owner(admin.get(), "org.freedesktop.DBus"), "the bus still answers");
+  auto answered = std::chrono::steady_clock::now() - asked;
+  const std::uint64_t rss_after = resident_set_kib(bus.pid());
+  BOOST_TEST_MESSAGE("bus VmRSS " << rss_before << " KiB before, " << rss_after
+                                  << " KiB after 2 x " << kSent << " NO_REPLY calls; "
+                                  << "NameHasOwner answered in "
+                                  << std::chrono::duration_cast<std::chrono::microseconds>(answered)
+                                         .count()
+                                  << " us");
+  BOOST_TEST(rss_after < rss_before + 64 * 1024, "the bus's memory stays bounded");
 
   thaw(admin.get(), id);
   BOOST_TEST(wait_until([&] {
