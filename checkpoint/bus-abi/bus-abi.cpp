@@ -225,6 +225,7 @@ dcp_record_new (const char *checkpoint_id, const char *unique_name)
       record->proto.set_format_version (rec::kFormatVersion);
       record->proto.set_checkpoint_id (checkpoint_id);
       record->proto.set_unique_name (unique_name);
+      record->proto.set_boot_id (rec::current_boot_id ());
       return record.release ();
     }
   catch (...)
@@ -317,6 +318,19 @@ dcp_record_set_next_bus_serial (DcpRecord *record, uint32_t serial)
     return -EINVAL;
   record->proto.set_next_bus_serial (serial);
   return 0;
+}
+
+extern "C" int
+dcp_record_set_reattach_secret (DcpRecord *record, const char *secret)
+{
+  if (record == nullptr || secret == nullptr)
+    return -EINVAL;
+  return guarded ([&] {
+    if (rec::check_reattach_secret (secret))
+      return -EINVAL;
+    record->proto.set_reattach_secret (secret);
+    return 0;
+  });
 }
 
 extern "C" int
@@ -432,6 +446,28 @@ extern "C" const char *
 dcp_record_get_unique_name (const DcpRecord *record)
 {
   return record != nullptr ? record->proto.unique_name ().c_str () : nullptr;
+}
+
+extern "C" const char *
+dcp_record_get_reattach_secret (const DcpRecord *record)
+{
+  return record != nullptr ? record->proto.reattach_secret ().c_str () : nullptr;
+}
+
+extern "C" int
+dcp_record_is_from_this_boot (const DcpRecord *record)
+{
+  if (record == nullptr || record->proto.boot_id ().empty ())
+    return 1;
+  try
+    {
+      const std::string now = rec::current_boot_id ();
+      return now.empty () || now == record->proto.boot_id ();
+    }
+  catch (...)
+    {
+      return 1;
+    }
 }
 
 extern "C" size_t
@@ -586,6 +622,29 @@ dcp_state_save (const char *dir, const DcpRecord *record)
   if (dir == nullptr || *dir == '\0' || record == nullptr)
     return -EINVAL;
   return guarded ([&] { return negative_errno (rec::save_record (dir, record->proto)); });
+}
+
+extern "C" int
+dcp_state_check_dir (const char *dir, const char *bus_user, char **problem_out)
+{
+  if (dir == nullptr || *dir == '\0' || problem_out == nullptr)
+    return -EINVAL;
+  *problem_out = nullptr;
+  return guarded ([&] {
+    std::string problem = rec::unsafe_state_dir_problem (dir, bus_user ? bus_user : "");
+    if (problem.empty ())
+      return 0;
+    *problem_out = malloced_copy (problem);
+    return *problem_out != nullptr ? -EPERM : -ENOMEM;
+  });
+}
+
+extern "C" int
+dcp_state_set_aside (const char *dir, const char *checkpoint_id)
+{
+  if (dir == nullptr || *dir == '\0' || checkpoint_id == nullptr)
+    return -EINVAL;
+  return guarded ([&] { return negative_errno (rec::set_record_aside (dir, checkpoint_id)); });
 }
 
 extern "C" int

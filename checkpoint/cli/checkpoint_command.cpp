@@ -26,22 +26,16 @@ using bus_client::Error;
 using bus_client::Result;
 
 // DIR made absolute and created (0700) if missing; refused if it holds a
-// checkpoint already.
+// checkpoint already, or if root cannot trust it (check_trusted_directory).
 Result<fs::path> prepare_images_dir(const std::string &images_dir)
 {
   std::error_code error;
   fs::path dir = fs::absolute(images_dir, error).lexically_normal();
   if (error)
     return Error{"", "bad directory " + images_dir + ": " + error.message()};
-  if (!fs::exists(dir, error)) {
-    fs::create_directories(dir, error);
-    if (!error)
-      fs::permissions(dir, fs::perms::owner_all, error);
-    if (error)
-      return Error{"", "cannot create " + dir.string() + ": " + error.message()};
-  }
-  if (!fs::is_directory(dir, error))
-    return Error{"", dir.string() + " is not a directory"};
+  // root runs criu and our plugin in it: nobody else may write there
+  if (auto trusted = check_trusted_directory(dir, true); !trusted)
+    return trusted.error();
   if (fs::exists(manifest_path(dir), error))
     return Error{"", dir.string() + " holds a checkpoint already (" + kManifestFileName +
                          "); give an empty or new directory"};

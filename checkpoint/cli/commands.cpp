@@ -225,8 +225,8 @@ int run_export(CheckpointBus &bus, const Invocation &invocation, const Output &o
   // Mode 0600: the record holds the connection's messages.
   auto written = timed(write_time, [&] {
     const auto &bytes = record.value();
-    return write_file(path, std::string_view(reinterpret_cast<const char *>(bytes.data()),
-                                             bytes.size()), 0600);
+    return replace_file(path, std::string_view(reinterpret_cast<const char *>(bytes.data()),
+                                               bytes.size()), 0600);
   });
   if (!written)
     return report_failure(output, "export", written.error());

@@ -14,15 +14,21 @@
 
 namespace dbus_checkpoint::cli {
 
-// Creates or truncates `path` with `mode` (also when it existed) and
-// writes all of `bytes`.
-bus_client::Result<void> write_file(const std::filesystem::path &path, std::string_view bytes,
-                                    mode_t mode);
 // Writes PATH.tmp, then renames it over `path`: readers see the old file
-// or the new one, never half of it.
+// or the new one, never half of it.  The temporary file is created anew
+// (O_EXCL, O_NOFOLLOW, in the opened parent directory): a symlink or a hard
+// link planted under either name is replaced, never written through.
 bus_client::Result<void> replace_file(const std::filesystem::path &path, std::string_view bytes,
                                       mode_t mode);
+// Refuses a symlink as the last component.
 bus_client::Result<std::string> read_whole_file(const std::filesystem::path &path);
+
+// A directory root may work in (CRIU's images, the records of stopped
+// processes): not a symlink, owned by root or by us, not writable by group
+// or others, since whoever can write it could plant files that root then
+// reads, runs or writes through.  With `create`, a missing one is made
+// (mode 0700, its parents as needed).
+bus_client::Result<void> check_trusted_directory(const std::filesystem::path &dir, bool create);
 
 // The bytes of the regular files directly in `dir`.
 std::uint64_t directory_bytes(const std::filesystem::path &dir);

@@ -1,11 +1,14 @@
 #include "cli/manifest.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "cli/files.hpp"
 #include "cli/format.hpp"
 #include "cli/json.hpp"
 #include "cli/json_reader.hpp"
+#include "record/checkpoint_id.hpp"
+#include "record/validate.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -169,6 +172,28 @@ std::optional<RestoreMark> read_restore_mark(const JsonValue *value, MemberReade
   return mark;
 }
 
+// What restore hands to the bus and to criu comes from this file: ids,
+// names and pids must be what checkpoint wrote, never paths or options.
+std::string check_manifest_values(const CheckpointManifest &manifest)
+{
+  for (pid_t pid : manifest.processes)
+    if (pid <= 1)
+      return "process " + std::to_string(pid) + " is no pid criu may restore";
+  for (const ManifestConnection &connection : manifest.connections) {
+    if (!record::is_valid_checkpoint_id(connection.id))
+      return "\"" + connection.id + "\" is not a checkpoint id";
+    if (!record::is_valid_unique_name(connection.unique_name))
+      return "\"" + connection.unique_name + "\" is not a unique bus name";
+    for (const std::string &name : connection.names)
+      if (!record::is_valid_well_known_name(name))
+        return "\"" + name + "\" is not a well-known bus name";
+    if (std::find(manifest.processes.begin(), manifest.processes.end(), connection.pid) ==
+        manifest.processes.end())
+      return "connection " + connection.unique_name + " has a pid not in the checkpoint";
+  }
+  return {};
+}
+
 } // namespace
 
 void add_manifest_members(JsonObject &json, const CheckpointManifest &manifest)
@@ -241,6 +266,8 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
     return Error{"", reader.problem()};
   if (manifest.pid <= 1 || manifest.processes.empty() || manifest.processes.front() != manifest.pid)
     return Error{"", "its pid and processes do not agree"};
+  if (auto problem = check_manifest_values(manifest); !problem.empty())
+    return Error{"", problem};
   return manifest;
 }
 

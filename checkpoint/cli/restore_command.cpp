@@ -299,6 +299,9 @@ int run_restore(const Invocation &invocation, const Output &output)
     return fail(setup.error());
   std::error_code error;
   const fs::path dir = fs::absolute(invocation.images_dir, error).lexically_normal();
+  // its files say which processes root creates and what the plugin connects to
+  if (auto trusted = check_trusted_directory(dir, false); !trusted)
+    return fail(trusted.error());
   auto lock = DirectoryLock::take(dir, "another dbus-checkpoint restore is using it");
   if (!lock)
     return fail(lock.error());

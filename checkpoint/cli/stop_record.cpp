@@ -1,5 +1,7 @@
 #include "cli/stop_record.hpp"
 
+#include "cli/files.hpp"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -87,22 +89,9 @@ Result<void> save_stop_record(const fs::path &dir, const std::string &checkpoint
 {
   if (!is_file_name_id(checkpoint_id))
     return Error{"", "not a checkpoint id: " + checkpoint_id};
-  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST)
-    return bus_client::errno_error("cannot create " + dir.string(), errno);
-  const fs::path path = dir / checkpoint_id;
-  const fs::path temporary = dir / (checkpoint_id + ".tmp");
-  {
-    std::ofstream file(temporary, std::ios::trunc);
-    file << format_stop_record(checkpoint_id, stopped);
-    file.close();
-    if (!file)
-      return bus_client::errno_error("cannot write " + temporary.string(), errno);
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error)
-    return Error{"", "cannot write " + path.string() + ": " + error.message()};
-  return {};
+  if (auto trusted = check_trusted_directory(dir, true); !trusted)
+    return trusted;
+  return replace_file(dir / checkpoint_id, format_stop_record(checkpoint_id, stopped), 0600);
 }
 
 Result<std::optional<StoppedTree>> load_stop_record(const fs::path &dir,
@@ -111,12 +100,16 @@ Result<std::optional<StoppedTree>> load_stop_record(const fs::path &dir,
   if (!is_file_name_id(checkpoint_id))
     return std::optional<StoppedTree>();
   const fs::path path = dir / checkpoint_id;
-  std::ifstream file(path);
-  if (!file)
+  std::error_code error;
+  if (!fs::exists(fs::symlink_status(path, error)))
     return std::optional<StoppedTree>();
-  std::ostringstream text;
-  text << file.rdbuf();
-  auto stopped = parse_stop_record(text.str());
+  // it names processes and a cgroup that root resumes
+  if (auto trusted = check_trusted_directory(dir, false); !trusted)
+    return trusted.error();
+  auto text = read_whole_file(path);
+  if (!text)
+    return text.error();
+  auto stopped = parse_stop_record(text.value());
   if (!stopped)
     return Error{"", path.string() + " is not a record of stopped processes"};
   return stopped;

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace dbus_checkpoint::criu_plugin {
@@ -16,13 +17,35 @@ std::string image_file_name(std::uint32_t socket_inode, const char *suffix)
 
 } // namespace
 
+Status check_images_dir(int dir_fd)
+{
+  struct stat status{};
+  if (fstat(dir_fd, &status) < 0)
+    return raw_bus::errno_failure("stat the images directory");
+  if (status.st_uid != 0 && status.st_uid != geteuid())
+    return raw_bus::failure(EPERM, "the images directory is owned by uid " +
+                                       std::to_string(status.st_uid) +
+                                       ", neither root nor us: refusing to use it");
+  if ((status.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return raw_bus::failure(EPERM, "the images directory is writable by group or others: "
+                                   "refusing to use it");
+  return {};
+}
+
 std::string record_file_name(std::uint32_t socket_inode) { return image_file_name(socket_inode, ".record"); }
 std::string bus_file_name(std::uint32_t socket_inode) { return image_file_name(socket_inode, ".bus"); }
 
 Status write_image_file(int dir_fd, const std::string &name, std::string_view bytes)
 {
-  raw_bus::UniqueFd file(
-      openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kImageFileMode));
+  if (Status s = check_images_dir(dir_fd); !s)
+    return s;
+  // Created anew: what is there (a stale file, or a planted symlink or hard
+  // link) is removed, never written through.
+  if (unlinkat(dir_fd, name.c_str(), 0) < 0 && errno != ENOENT)
+    return raw_bus::errno_failure("remove the old " + name + " from the images directory");
+  raw_bus::UniqueFd file(openat(dir_fd, name.c_str(),
+                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                kImageFileMode));
   if (!file)
     return raw_bus::errno_failure("create " + name + " in the images directory");
   for (std::size_t written = 0; written < bytes.size();) {
@@ -40,7 +63,9 @@ Status write_image_file(int dir_fd, const std::string &name, std::string_view by
 
 Status read_image_file(int dir_fd, const std::string &name, std::string &bytes_out)
 {
-  raw_bus::UniqueFd file(openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (Status s = check_images_dir(dir_fd); !s)
+    return s;
+  raw_bus::UniqueFd file(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!file)
     return raw_bus::errno_failure("open " + name + " in the images directory");
   bytes_out.clear();

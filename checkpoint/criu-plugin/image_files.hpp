@@ -18,8 +18,15 @@ using raw_bus::Status;
 std::string record_file_name(std::uint32_t socket_inode);
 std::string bus_file_name(std::uint32_t socket_inode);
 
+// The images directory must be owned by root (or us) and not writable by
+// group or others: its files say which bus root connects to and what it
+// sends there.
+Status check_images_dir(int dir_fd);
+
 // Files in the directory dir_fd (criu_get_image_dir()), mode 0600: the
-// record holds the connection's credentials and queued messages.
+// record holds the connection's credentials and queued messages.  Each is
+// checked with check_images_dir(); written files are created anew
+// (O_EXCL), and no file is opened through a symlink.
 Status write_image_file(int dir_fd, const std::string &name, std::string_view bytes);
 // ENOENT when the file is not there.
 Status read_image_file(int dir_fd, const std::string &name, std::string &bytes_out);

@@ -124,8 +124,10 @@ Status reattach(const std::string &bus_path, const std::string &record_bytes,
   const void *unread = nullptr;
   std::size_t n_unread = 0;
   dcp_record_get_unread_by_client(record.get(), &unread, &n_unread);
+  // the record's secret: only who holds the images may reattach
   raw_bus::Message call = raw_bus::new_reattach_call(
-      checkpoint_id, std::string_view(static_cast<const char *>(unread), n_unread));
+      checkpoint_id, std::string_view(static_cast<const char *>(unread), n_unread),
+      dcp_record_get_reattach_secret(record.get()));
   if (!call)
     return raw_bus::failure(ENOMEM, "cannot build the Reattach call");
   std::string call_bytes;
@@ -184,6 +186,11 @@ int restore_bus_socket(std::uint32_t socket_inode, int images_dir)
   std::string bus_path;
   if (s)
     s = read_image_file(images_dir, bus_file_name(socket_inode), bus_path);
+  // only to a bus we would have dumped from (the CLI names it to criu)
+  if (s && !is_bus_socket(bus_path, known_bus_sockets()))
+    s = raw_bus::failure(EPERM, bus_file_name(socket_inode) + " names " + bus_path +
+                                    ", not a bus socket of this system (" +
+                                    "DBUS_SYSTEM_BUS_ADDRESS or DBUS_CHECKPOINT_BUS_SOCKETS)");
   raw_bus::UniqueFd socket;
   if (s)
     s = reattach(bus_path, record_bytes, socket);

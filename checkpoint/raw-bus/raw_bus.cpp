@@ -209,7 +209,8 @@ Message new_bus_call(const char *interface, const char *member)
   return Message(dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, interface, member));
 }
 
-Message new_reattach_call(const std::string &checkpoint_id, std::string_view unread)
+Message new_reattach_call(const std::string &checkpoint_id, std::string_view unread,
+                          const std::string &secret)
 {
   Message m = new_bus_call("org.freedesktop.DBus.Checkpoint", "Reattach");
   if (!m)
@@ -230,8 +231,17 @@ Message new_reattach_call(const std::string &checkpoint_id, std::string_view unr
                                            static_cast<int>(unread.size())) &&
       dbus_message_iter_close_container(&variant, &bytes) &&
       dbus_message_iter_close_container(&entry, &variant) &&
-      dbus_message_iter_close_container(&options, &entry) &&
-      dbus_message_iter_close_container(&args, &options);
+      dbus_message_iter_close_container(&options, &entry);
+  const char *secret_key = "Secret";
+  const char *secret_value = secret.c_str();
+  if (built && !secret.empty())
+    built = dbus_message_iter_open_container(&options, DBUS_TYPE_DICT_ENTRY, nullptr, &entry) &&
+            dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &secret_key) &&
+            dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "s", &variant) &&
+            dbus_message_iter_append_basic(&variant, DBUS_TYPE_STRING, &secret_value) &&
+            dbus_message_iter_close_container(&entry, &variant) &&
+            dbus_message_iter_close_container(&options, &entry);
+  built = built && dbus_message_iter_close_container(&args, &options);
   // A failed append leaves containers open; the message is unusable anyway.
   return built ? std::move(m) : Message();
 }

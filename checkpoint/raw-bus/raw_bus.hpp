@@ -75,7 +75,9 @@ using Message = std::unique_ptr<DBusMessage, MessageUnref>;
 Message new_bus_call(const char *interface, const char *member);
 // org.freedesktop.DBus.Checkpoint.Reattach(id, {"Unread": <unread>}); null
 // when out of memory.
-Message new_reattach_call(const std::string &checkpoint_id, std::string_view unread);
+// Reattach(id, {"Unread": ay, "Secret": s}); no "Secret" if `secret` is empty.
+Message new_reattach_call(const std::string &checkpoint_id, std::string_view unread,
+                          const std::string &secret);
 // m's bytes on the wire, with that serial.
 Status marshal(DBusMessage *m, std::uint32_t serial, std::string &bytes_out);
 Status demarshal(std::string_view bytes, Message &message_out);

@@ -1,6 +1,8 @@
 #include "record/record.hpp"
 
+#include <fstream>
 #include <new>
+#include <string>
 
 #include "record/validate.hpp"
 
@@ -10,6 +12,8 @@ namespace {
 Decoded parse_and_validate(std::string_view bytes)
 {
   if (auto problem = check_record_size(bytes.size()))
+    return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
+  if (auto problem = check_entry_counts(bytes))
     return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
   Decoded decoded;
   // ParseFromArray takes an int length; check_record_size keeps it in range.
@@ -23,6 +27,14 @@ Decoded parse_and_validate(std::string_view bytes)
 }
 
 } // namespace
+
+std::string current_boot_id()
+{
+  std::ifstream file("/proc/sys/kernel/random/boot_id");
+  std::string boot_id;
+  std::getline(file, boot_id);
+  return check_boot_id(boot_id) ? std::string() : boot_id;
+}
 
 std::error_code encode(const FrozenConnection &record, std::string &bytes_out) noexcept
 {

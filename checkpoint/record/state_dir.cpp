@@ -1,10 +1,12 @@
 #include "record/state_dir.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <new>
 #include <vector>
@@ -43,9 +45,22 @@ std::error_code make_state_dir(const fs::path &dir)
   return {};
 }
 
+// Never through a symlink: the daemon refuses one at start-up
+// (unsafe_state_dir_problem), and one put there later is refused too.
 UniqueFd open_directory(const fs::path &dir) noexcept
 {
-  return UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+bool owned_by_user(uid_t owner, const std::string &user)
+{
+  if (user.empty())
+    return false;
+  std::vector<char> buffer(16384);
+  struct passwd entry{};
+  struct passwd *found = nullptr;
+  return ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
+         found != nullptr && found->pw_uid == owner;
 }
 
 std::error_code write_all(int fd, std::string_view bytes) noexcept
@@ -231,6 +246,48 @@ std::error_code save_record(const std::string &dir, const FrozenConnection &reco
       return last_error();
     return replace_file(dir_fd.get(), record_file_name(record.checkpoint_id()), bytes,
                         record.checkpoint_id());
+  } catch (const std::bad_alloc &) {
+    return std::make_error_code(std::errc::not_enough_memory);
+  }
+}
+
+std::string unsafe_state_dir_problem(const std::string &dir, const std::string &bus_user)
+{
+  const fs::path path = directory_path(dir);
+  struct stat status{};
+  if (::lstat(path.c_str(), &status) < 0)
+    return errno == ENOENT ? std::string()
+                           : "cannot stat it: " + std::error_code(errno, std::generic_category()).message();
+  if (S_ISLNK(status.st_mode))
+    return "it is a symbolic link";
+  if (!S_ISDIR(status.st_mode))
+    return "it is not a directory";
+  if (status.st_uid != 0 && status.st_uid != ::geteuid() &&
+      !owned_by_user(status.st_uid, bus_user))
+    return "it is owned by uid " + std::to_string(status.st_uid) +
+           ", neither root nor the bus's user";
+  if ((status.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
+    return std::string("it is writable by group or others (mode ") + mode + ")";
+  }
+  return {};
+}
+
+std::error_code set_record_aside(const std::string &dir, std::string_view checkpoint_id) noexcept
+{
+  try {
+    if (!is_valid_checkpoint_id(checkpoint_id))
+      return std::make_error_code(std::errc::invalid_argument);
+    UniqueFd dir_fd = open_directory(directory_path(dir));
+    if (!dir_fd)
+      return last_error();
+    const std::string aside = std::string(checkpoint_id) + ".other-boot";
+    if (::renameat(dir_fd.get(), record_file_name(checkpoint_id).c_str(), dir_fd.get(),
+                   aside.c_str()) < 0 ||
+        ::fsync(dir_fd.get()) < 0)
+      return last_error();
+    return {};
   } catch (const std::bad_alloc &) {
     return std::make_error_code(std::errc::not_enough_memory);
   }

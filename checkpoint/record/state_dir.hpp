@@ -26,6 +26,16 @@ std::string record_file_name(std::string_view checkpoint_id);
 // its missing parents (like mkdir -p).  The record must pass validate().
 std::error_code save_record(const std::string &dir, const FrozenConnection &record) noexcept;
 
+// Why the daemon must not use DIR (empty: it may, also when DIR does not
+// exist yet): a symlink, not a directory, owned by neither root, the
+// daemon, nor `bus_user` (the bus config's <user>, may be empty), or
+// writable by group or others.  Whoever can write DIR can plant records,
+// that is names, credentials and messages of their choosing.
+std::string unsafe_state_dir_problem(const std::string &dir, const std::string &bus_user);
+
+// Renames DIR/<id>.record to DIR/<id>.other-boot (no longer loaded).
+std::error_code set_record_aside(const std::string &dir, std::string_view checkpoint_id) noexcept;
+
 // Removes DIR/<id>.record; a missing file or directory is not an error.
 std::error_code remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept;
 

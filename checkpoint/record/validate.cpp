@@ -1,5 +1,6 @@
 #include "record/validate.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -210,7 +211,11 @@ Problem validate(const FrozenConnection &record)
     return problem;
   if (auto problem = check_stream_bytes("unread_by_client", record.unread_by_client()))
     return problem;
-  return check_frozen_since(record.frozen_since_usec());
+  if (auto problem = check_frozen_since(record.frozen_since_usec()))
+    return problem;
+  if (auto problem = check_reattach_secret(record.reattach_secret()))
+    return problem;
+  return check_boot_id(record.boot_id());
 }
 
 Problem check_record_size(std::size_t n_bytes)
@@ -218,6 +223,138 @@ Problem check_record_size(std::size_t n_bytes)
   if (n_bytes <= kMaxRecordBytes)
     return std::nullopt;
   return too_long("record", n_bytes, kMaxRecordBytes);
+}
+
+namespace {
+
+// Protobuf's wire format, only as far as counting needs it.
+class WireScanner {
+ public:
+  explicit WireScanner(std::string_view bytes) : rest_(bytes) {}
+  bool done() const { return rest_.empty(); }
+
+  bool varint(std::uint64_t &value)
+  {
+    value = 0;
+    for (int shift = 0; shift < 64 && !rest_.empty(); shift += 7) {
+      const auto byte = static_cast<unsigned char>(rest_.front());
+      rest_.remove_prefix(1);
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0)
+        return true;
+    }
+    return false;
+  }
+
+  // The next field: its number, and its payload if length-delimited.
+  bool field(std::uint32_t &number, std::string_view &payload)
+  {
+    std::uint64_t key = 0, value = 0;
+    if (!varint(key))
+      return false;
+    number = static_cast<std::uint32_t>(key >> 3);
+    payload = {};
+    switch (key & 7) {
+      case 0:
+        return varint(value);
+      case 1:
+        return skip(8);
+      case 2:
+        if (!varint(value) || value > rest_.size())
+          return false;
+        payload = rest_.substr(0, value);
+        rest_.remove_prefix(value);
+        return true;
+      case 5:
+        return skip(4);
+      default:
+        return false;
+    }
+  }
+
+ private:
+  bool skip(std::size_t n)
+  {
+    if (n > rest_.size())
+      return false;
+    rest_.remove_prefix(n);
+    return true;
+  }
+  std::string_view rest_;
+};
+
+// Gids in the credentials: packed (one payload of varints) or not.
+std::size_t count_gids(std::string_view credentials)
+{
+  std::size_t count = 0;
+  WireScanner scanner(credentials);
+  std::uint32_t number = 0;
+  std::string_view payload;
+  while (!scanner.done() && scanner.field(number, payload)) {
+    if (number != 2)
+      continue;
+    if (payload.empty()) {
+      ++count;
+      continue;
+    }
+    WireScanner packed(payload);
+    std::uint64_t gid = 0;
+    while (!packed.done() && packed.varint(gid))
+      ++count;
+  }
+  return count;
+}
+
+} // namespace
+
+Problem check_entry_counts(std::string_view bytes)
+{
+  struct Repeated {
+    std::uint32_t number;
+    const char *field;
+    std::size_t limit;
+    std::size_t count;
+  };
+  Repeated repeated[] = {{4, "names", kMaxOwnedNames, 0},
+                         {5, "match_rules", kMaxMatchRules, 0},
+                         {6, "replies_owed_by_connection", kMaxPendingReplies, 0},
+                         {7, "replies_owed_to_connection", kMaxPendingReplies, 0},
+                         {11, "queued", kMaxQueuedMessages, 0}};
+  std::size_t gids = 0;
+  WireScanner scanner(bytes);
+  std::uint32_t number = 0;
+  std::string_view payload;
+  while (!scanner.done() && scanner.field(number, payload)) {
+    if (number == 9)
+      gids += count_gids(payload);
+    for (Repeated &r : repeated)
+      if (r.number == number && ++r.count > r.limit)
+        return too_many(r.field, r.count, r.limit) + " (or more)";
+  }
+  if (gids > kMaxGids)
+    return too_many("credentials.gids", gids, kMaxGids);
+  return std::nullopt;
+}
+
+Problem check_reattach_secret(std::string_view secret)
+{
+  // the same shape as an id: 128 random bits in hex
+  if (secret.empty() || is_valid_checkpoint_id(secret))
+    return std::nullopt;
+  return "reattach_secret is not " + std::to_string(kCheckpointIdLength) +
+         " lowercase hex digits";
+}
+
+Problem check_boot_id(std::string_view boot_id)
+{
+  // a UUID as the kernel writes it, or empty (not known)
+  const bool uuid = boot_id.size() == 36 &&
+                    std::all_of(boot_id.begin(), boot_id.end(), [](char c) {
+                      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-';
+                    });
+  if (boot_id.empty() || uuid)
+    return std::nullopt;
+  return "boot_id " + quoted_value(boot_id) + " is not a boot id";
 }
 
 Problem check_checkpoint_id(std::string_view id)

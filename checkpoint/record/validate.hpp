@@ -34,7 +34,7 @@ inline constexpr std::size_t kMaxMatchRules = 65536;
 inline constexpr std::size_t kMaxPendingReplies = 65536; // in each direction
 inline constexpr std::size_t kMaxGids = 65536;
 inline constexpr std::size_t kMaxSecurityLabelBytes = 4096;
-inline constexpr std::size_t kMaxQueuedMessages = 1'000'000;
+inline constexpr std::size_t kMaxQueuedMessages = 65536;  // a frozen queue holds 16,384 + replies
 inline constexpr std::size_t kMaxStreamBytes = 128u << 20; // unparsed / unread bytes
 inline constexpr std::size_t kMaxRecordBytes = 256u << 20; // the whole serialized record
 // Offending values are quoted in error texts up to this many bytes.
@@ -64,6 +64,15 @@ Problem check_credentials(const v1::Credentials &credentials);
 Problem check_queued_message(const v1::QueuedMessage &message, std::size_t index);
 Problem check_stream_bytes(std::string_view field, std::string_view bytes);
 Problem check_frozen_since(std::int64_t usec);
+Problem check_reattach_secret(std::string_view secret);
+Problem check_boot_id(std::string_view boot_id);
+
+// The parse budget: counts the entries of each repeated field in the wire
+// bytes of a FrozenConnection (and the gids of its credentials) without
+// parsing them, so that a record of millions of empty entries is refused
+// before the parser allocates an object for each.  Malformed bytes are left
+// to the parser to refuse.
+Problem check_entry_counts(std::string_view bytes);
 
 // The D-Bus specification's grammar for bus names.
 bool is_valid_unique_name(std::string_view name) noexcept;

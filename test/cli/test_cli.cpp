@@ -277,6 +277,42 @@ BOOST_FIXTURE_TEST_CASE(export_writes_a_record_that_parses, Fixture)
   thaw(id);
 }
 
+// Issue 12, finding 6: `export -o FILE` wrote through a symlink planted as FILE.
+BOOST_FIXTURE_TEST_CASE(export_replaces_a_planted_symlink_instead_of_writing_through_it, Fixture)
+{
+  SampleService service(SampleKind::SdBus, bus);
+  std::string id = freeze({}, service.well_known_name());
+  const fs::path victim = bus.dir() / "victim";
+  std::ofstream(victim) << "keep";
+  const fs::path file = bus.dir() / "exported.record";
+  fs::create_symlink(victim, file);
+  must_run({"export", id, "-o", file.string()});
+  BOOST_TEST(read_file(victim.string()) == "keep");
+  BOOST_TEST(fs::is_regular_file(fs::symlink_status(file)));
+  thaw(id);
+}
+
+// Issue 12, finding 6: an images directory anyone could write was used as
+// root (a planted manifest or image file means root code execution).
+BOOST_FIXTURE_TEST_CASE(checkpoint_and_restore_refuse_an_images_dir_others_can_write, Fixture)
+{
+  SampleService service(SampleKind::SdBus, bus);
+  const fs::path dir = bus.dir() / "images";
+  fs::create_directory(dir);
+  fs::permissions(dir, fs::perms::all);
+  const std::string refusal = dir.string() + " is writable by group or others (mode 0777)";
+
+  CommandResult checkpoint = cli({"checkpoint", service.well_known_name(), "-D", dir.string()});
+  BOOST_TEST(checkpoint.exit_status == 1, checkpoint.describe());
+  BOOST_TEST(checkpoint.err.find(refusal) != std::string::npos, checkpoint.err);
+  BOOST_TEST(list_frozen(admin.get()).empty(), "nothing frozen");
+  BOOST_TEST(increment(service) == 1u, "the service runs on");
+
+  CommandResult restore = cli({"restore", "-D", dir.string()});
+  BOOST_TEST(restore.exit_status == 1, restore.describe());
+  BOOST_TEST(restore.err.find(refusal) != std::string::npos, restore.err);
+}
+
 BOOST_FIXTURE_TEST_CASE(address_option_names_the_bus, Fixture)
 {
   SampleService service(SampleKind::GDBus, bus);

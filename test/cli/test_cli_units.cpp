@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "cli/arguments.hpp"
 #include "cli/child_process.hpp"
 #include "cli/dump_checks.hpp"
+#include "cli/files.hpp"
 #include "cli/format.hpp"
 #include "cli/in_place.hpp"
 #include "cli/json.hpp"
@@ -381,6 +383,89 @@ BOOST_AUTO_TEST_CASE(bad_manifests_say_what_is_wrong)
   bad_names.replace(bad_names.find("[\"org.example.A\""), 1, "[7,");
   BOOST_TEST(parse_manifest(bad_names).error().message ==
              "a connection's \"names\" is not an array of strings");
+}
+
+// Issue 12, finding 6: restore handed the manifest's ids and names to the
+// bus unchecked.
+BOOST_AUTO_TEST_CASE(restore_refuses_manifest_ids_and_names_checkpoint_never_writes)
+{
+  auto refused = [](void (*spoil)(CheckpointManifest &)) {
+    CheckpointManifest manifest = sample_manifest();
+    spoil(manifest);
+    auto parsed = parse_manifest(manifest_json(manifest));
+    return parsed.ok() ? std::string("(accepted)") : parsed.error().message;
+  };
+  BOOST_TEST(refused([](CheckpointManifest &m) { m.connections[0].id = "../../etc/x"; }) ==
+             "\"../../etc/x\" is not a checkpoint id");
+  BOOST_TEST(refused([](CheckpointManifest &m) { m.connections[0].unique_name = "org.x"; }) ==
+             "\"org.x\" is not a unique bus name");
+  BOOST_TEST(refused([](CheckpointManifest &m) { m.connections[0].names = {"-o"}; }) ==
+             "\"-o\" is not a well-known bus name");
+  BOOST_TEST(refused([](CheckpointManifest &m) { m.processes.push_back(1); }) ==
+             "process 1 is no pid criu may restore");
+  BOOST_TEST(refused([](CheckpointManifest &m) { m.connections[1].pid = 77; }) ==
+             "connection :1.6 has a pid not in the checkpoint");
+}
+
+// Finding 6: an images directory of any owner and mode was used as root.
+BOOST_AUTO_TEST_CASE(images_dir_must_be_root_owned_and_not_writable_by_others)
+{
+  namespace fs = std::filesystem;
+  const fs::path top = fs::temp_directory_path() / ("dcp-trust-" + std::to_string(getpid()));
+  fs::remove_all(top);
+  fs::create_directory(top);
+
+  const fs::path fresh = top / "new" / "images";
+  BOOST_REQUIRE(check_trusted_directory(fresh, true).ok());
+  BOOST_TEST(((fs::status(fresh).permissions() & fs::perms::all) == fs::perms::owner_all));
+  BOOST_TEST(check_trusted_directory(fresh, false).ok());
+
+  const fs::path open_to_all = top / "open";
+  fs::create_directory(open_to_all);
+  fs::permissions(open_to_all, fs::perms::all);
+  auto r = check_trusted_directory(open_to_all, true);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().message == open_to_all.string() +
+                                      " is writable by group or others (mode 0777): give a "
+                                      "directory owned by root, mode 0700, or a new path");
+
+  const fs::path link = top / "link";
+  fs::create_directory_symlink(fresh, link);
+  r = check_trusted_directory(link, false);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().message.starts_with(link.string() + " is a symbolic link"));
+
+  const fs::path foreign = top / "foreign";
+  fs::create_directory(foreign, fresh);
+  BOOST_REQUIRE_EQUAL(::chown(foreign.c_str(), 65534, 65534), 0);
+  r = check_trusted_directory(foreign, false);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().message.starts_with(foreign.string() + " is owned by uid 65534"));
+  fs::remove_all(top);
+}
+
+// Finding 6: files were opened O_CREAT|O_TRUNC, following a planted symlink.
+BOOST_AUTO_TEST_CASE(files_are_replaced_not_written_through_planted_links)
+{
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("dcp-links-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directory(dir);
+  const fs::path victim = dir / "victim";
+  std::ofstream(victim) << "keep";
+  fs::create_symlink(victim, dir / "out");
+  fs::create_symlink(victim, dir / "out.tmp");
+  fs::create_hard_link(victim, dir / "hard");
+  BOOST_REQUIRE(replace_file(dir / "out", "new", 0600).ok());
+  BOOST_REQUIRE(replace_file(dir / "hard", "new", 0600).ok());
+  BOOST_TEST(dcp::test::read_file(victim.string()) == "keep");
+  BOOST_TEST(fs::is_regular_file(fs::symlink_status(dir / "out")));
+  BOOST_TEST(dcp::test::read_file((dir / "out").string()) == "new");
+  BOOST_TEST(!fs::exists(fs::symlink_status(dir / "out.tmp")));
+  BOOST_TEST(!read_whole_file(dir / "link-to-victim").ok());
+  fs::create_symlink(victim, dir / "link-to-victim");
+  BOOST_TEST(!read_whole_file(dir / "link-to-victim").ok(), "not read through a symlink");
+  fs::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_CASE(manifest_files)

@@ -7,10 +7,13 @@
 #define BOOST_TEST_MODULE checkpoint_reattach
 #include <boost/test/unit_test.hpp>
 
+#include <memory>
 #include <string>
 #include <thread>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <dbus-checkpoint/bus-abi.h>
 
 #include "bus_client.hpp"
 #include "checkpoint_calls.hpp"
@@ -26,27 +29,20 @@ namespace {
 constexpr const char *kRawName = "org.dbuscheckpoint.Raw";
 constexpr const char *kPokeRule = "type='signal',interface='org.dbuscheckpoint.Sample1',member='Poke'";
 
-Message reattach_call(const std::string &id, const std::string &unread)
+// The secret Reattach needs, as the plugin finds it: in the Export record.
+std::string reattach_secret(sd_bus *admin, const std::string &id)
 {
-  Message m = new_bus_call("org.freedesktop.DBus.Checkpoint", "Reattach");
-  DBusMessageIter iter, dict, entry, variant, bytes;
-  dbus_message_iter_init_append(m.get(), &iter);
-  const char *id_str = id.c_str();
-  dbus_message_iter_append_basic(&iter, DBUS_TYPE_STRING, &id_str);
-  dbus_message_iter_open_container(&iter, DBUS_TYPE_ARRAY, "{sv}", &dict);
-  dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, nullptr, &entry);
-  const char *key = "Unread";
-  dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &key);
-  dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "ay", &variant);
-  dbus_message_iter_open_container(&variant, DBUS_TYPE_ARRAY, "y", &bytes);
-  const char *data = unread.data();
-  dbus_message_iter_append_fixed_array(&bytes, DBUS_TYPE_BYTE, &data, static_cast<int>(unread.size()));
-  dbus_message_iter_close_container(&variant, &bytes);
-  dbus_message_iter_close_container(&entry, &variant);
-  dbus_message_iter_close_container(&dict, &entry);
-  dbus_message_iter_close_container(&iter, &dict);
-  return m;
+  const std::string bytes = export_bytes(admin, id);
+  DcpRecord *record = nullptr;
+  char *problem = nullptr;
+  BOOST_REQUIRE_EQUAL(dcp_record_parse(bytes.data(), bytes.size(), &record, &problem), 0);
+  std::string secret = dcp_record_get_reattach_secret(record);
+  dcp_record_free(record);
+  return secret;
 }
+
+// The plugin's own Reattach call.
+using dbus_checkpoint::raw_bus::new_reattach_call;
 
 std::string error_name(DBusMessage *reply)
 {
@@ -116,7 +112,7 @@ BOOST_FIXTURE_TEST_CASE(reattach_continues_the_connection_on_a_new_socket, Fixtu
   // The plugin's part at restore: a new socket, Reattach instead of Hello.
   RawBusSocket restored(bus.socket_path().string());
   restored.authenticate();
-  Message reattach = reattach_call(id, unread);
+  Message reattach = new_reattach_call(id, unread, reattach_secret(admin.get(), id));
   Message reply = restored.call(reattach.get());
   BOOST_REQUIRE_MESSAGE(dbus_message_get_type(reply.get()) == DBUS_MESSAGE_TYPE_METHOD_RETURN,
                         "Reattach: " << error_name(reply.get()));
@@ -186,7 +182,7 @@ BOOST_FIXTURE_TEST_CASE(reattach_after_a_daemon_restart, Fixture)
 
   RawBusSocket restored(bus.socket_path().string());
   restored.authenticate();
-  Message reattach = reattach_call(id, "");
+  Message reattach = new_reattach_call(id, "", reattach_secret(admin.get(), id));
   Message reply = restored.call(reattach.get());
   BOOST_REQUIRE_MESSAGE(error_name(reply.get()).empty(), error_name(reply.get()));
   thaw(admin.get(), id);
@@ -210,13 +206,14 @@ BOOST_FIXTURE_TEST_CASE(reattach_is_refused_when_it_must_be, Fixture)
 {
   RawService service(bus);
   std::string id = freeze(admin.get(), kRawName);
+  const std::string secret = reattach_secret(admin.get(), id);
 
   auto reattach_error = [&](const std::string &checkpoint, bool hello_first) {
     RawBusSocket s(bus.socket_path().string());
     s.authenticate();
     if (hello_first)
       s.hello();
-    Message m = reattach_call(checkpoint, "");
+    Message m = new_reattach_call(checkpoint, "", secret);
     return error_name(s.call(m.get()).get());
   };
   BOOST_TEST(reattach_error("ffffffffffffffffffffffffffffffff", false) ==
@@ -243,4 +240,44 @@ BOOST_FIXTURE_TEST_CASE(reattach_is_refused_when_it_must_be, Fixture)
   waitpid(child, &status, 0);
   BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "nobody's Reattach: status " << status);
   BOOST_TEST(!list_frozen(admin.get()).at(0).attached, "refusals changed nothing");
+}
+
+// Issue 12, finding 1: Reattach trusted the uid alone, so any process of
+// the record's uid (or any root process) could take the connection over
+// between checkpoint and restore.  Now it needs the record's secret, and
+// each secret serves once.
+BOOST_FIXTURE_TEST_CASE(reattach_needs_the_one_time_secret_of_the_record, Fixture)
+{
+  RawService service(bus);
+  std::string id = freeze(admin.get(), kRawName);
+  const std::string secret = reattach_secret(admin.get(), id);
+  BOOST_TEST(secret.size() == 32u);
+  service.socket.close();
+  BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).at(0).attached; }, 5s));
+
+  auto reattach = [&](const std::string &given, std::unique_ptr<RawBusSocket> &kept) {
+    auto s = std::make_unique<RawBusSocket>(bus.socket_path().string());
+    s->authenticate();
+    Message m = new_reattach_call(id, "", given);
+    std::string error = error_name(s->call(m.get()).get());
+    if (error.empty())
+      kept = std::move(s);
+    return error;
+  };
+  std::unique_ptr<RawBusSocket> restored;
+  const std::string denied = "org.freedesktop.DBus.Error.AccessDenied";
+  BOOST_TEST(reattach("", restored) == denied, "root without the secret");
+  BOOST_TEST(reattach(std::string(32, '0'), restored) == denied, "a wrong secret");
+  BOOST_TEST(reattach(secret.substr(0, 31), restored) == denied, "a prefix of it");
+  BOOST_TEST(!list_frozen(admin.get()).at(0).attached, "refusals changed nothing");
+
+  BOOST_REQUIRE_EQUAL(reattach(secret, restored), "");
+  BOOST_TEST(list_frozen(admin.get()).at(0).attached);
+  const std::string next = reattach_secret(admin.get(), id);
+  BOOST_TEST(next != secret, "a used secret is replaced");
+
+  restored.reset();  // detached again, as by a second dump
+  BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).at(0).attached; }, 5s));
+  BOOST_TEST(reattach(secret, restored) == denied, "a used secret serves no more");
+  BOOST_TEST(reattach(next, restored) == "");
 }

@@ -38,16 +38,6 @@ CallResult import_bytes(sd_bus *bus, const std::string &bytes)
   });
 }
 
-std::string export_bytes(sd_bus *bus, const std::string &id)
-{
-  CallResult r = call(bus, checkpoint_method("Export"), "s", id.c_str());
-  BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
-  const void *bytes = nullptr;
-  size_t n_bytes = 0;
-  BOOST_REQUIRE_GE(sd_bus_message_read_array(r.reply.get(), 'y', &bytes, &n_bytes), 0);
-  return std::string(static_cast<const char *>(bytes), n_bytes);
-}
-
 // A queued signal in wire format: Poke, little endian, NO_REPLY_EXPECTED,
 // serial 7, no body; header fields PATH, INTERFACE, MEMBER (69 bytes).
 std::string queued_signal_bytes()
@@ -332,4 +322,77 @@ BOOST_FIXTURE_TEST_CASE(import_rejects_bad_records, Fixture)
   BOOST_TEST(cases.size() >= 20u);
   BOOST_TEST(sample_uint64(admin.get(), kSampleDefaultName, "Increment") == 1u,
              "the running service kept its name");
+}
+
+// Issue 12, finding 7: Import and start-up adopted records past the bus's
+// own limits (65,536 match rules where the config allows 512, any number
+// of connections per user).  Now the config's limits apply, as for Hello,
+// AddMatch and RequestName.
+BOOST_AUTO_TEST_CASE(import_applies_the_bus_limits_to_a_record)
+{
+  PrivateSystemBus::Options options;
+  options.extra_config = R"(<limit name="max_match_rules_per_connection">4</limit>
+                            <limit name="max_names_per_connection">2</limit>)";
+  PrivateSystemBus bus(options);
+  SdBus admin = open_system_bus();
+  const std::string limits_exceeded = "org.freedesktop.DBus.Error.LimitsExceeded";
+
+  v1::FrozenConnection rules = valid_record();
+  for (int i = 0; i < 4; i++)
+    rules.add_match_rules("type='signal',member='M" + std::to_string(i) + "'");
+  CallResult r = import_bytes(admin.get(), serialized(rules));
+  BOOST_TEST(r.error_name == limits_exceeded, r.describe());
+  BOOST_TEST(r.error_message.find("max_match_rules_per_connection=4") != std::string::npos,
+             r.error_message);
+
+  v1::FrozenConnection names = valid_record();
+  names.add_names()->set_name("org.dbuscheckpoint.Imported2");
+  names.add_names()->set_name("org.dbuscheckpoint.Imported3");
+  r = import_bytes(admin.get(), serialized(names));
+  BOOST_TEST(r.error_name == limits_exceeded, r.describe());
+  BOOST_TEST(list_frozen(admin.get()).empty(), "nothing adopted");
+  BOOST_TEST(import_bytes(admin.get(), serialized(valid_record())).ok(), "within the limits");
+}
+
+BOOST_AUTO_TEST_CASE(import_counts_against_connections_per_user)
+{
+  PrivateSystemBus::Options options;
+  options.extra_config = R"(<limit name="max_connections_per_user">1</limit>)";
+  PrivateSystemBus bus(options);
+  SdBus admin = open_system_bus();  // root's one connection
+  CallResult r = import_bytes(admin.get(), serialized(valid_record()));  // uid 0 too
+  BOOST_TEST(r.error_name == "org.freedesktop.DBus.Error.LimitsExceeded", r.describe());
+  BOOST_TEST(list_frozen(admin.get()).empty());
+}
+
+// Issue 12, finding 8: records never expired, so a stale record held its
+// service's names after every reboot.  Now a record of another boot is set
+// aside at start-up (Import still takes it); one of this boot comes back.
+BOOST_AUTO_TEST_CASE(records_of_another_boot_are_set_aside_at_start_up)
+{
+  namespace fs = std::filesystem;
+  PrivateSystemBus bus;
+  bus.stop();
+  fs::create_directory(bus.checkpoint_dir());
+  fs::permissions(bus.checkpoint_dir(), fs::perms::owner_all, fs::perm_options::replace);
+  v1::FrozenConnection stale = valid_record();
+  stale.set_boot_id("00000000-0000-4000-8000-000000000000");
+  const fs::path file = bus.checkpoint_dir() / (std::string(kImportedId) + ".record");
+  std::ofstream(file) << serialized(stale);
+
+  bus.start();
+  SdBus admin = open_system_bus();
+  BOOST_TEST(list_frozen(admin.get()).empty(), "not restored");
+  BOOST_TEST(!name_has_owner(admin.get(), kImportedName), "its name is free");
+  BOOST_TEST(!fs::exists(file));
+  BOOST_TEST(fs::exists(bus.checkpoint_dir() / (std::string(kImportedId) + ".other-boot")));
+  BOOST_TEST(bus.log().find("frozen in another boot") != std::string::npos, bus.log());
+
+  // asked for: Import takes it, and it is this boot's from then on
+  BOOST_REQUIRE(import_bytes(admin.get(), serialized(stale)).ok());
+  admin.reset();
+  bus.kill_hard();
+  bus.start();
+  admin = open_system_bus();
+  BOOST_TEST(list_frozen(admin.get()).size() == 1u, "an imported record survives a restart");
 }

@@ -48,6 +48,16 @@ bool is_checkpoint_id(const std::string &id)
          id.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
+std::string export_bytes(sd_bus *bus, const std::string &id)
+{
+  CallResult r = call(bus, checkpoint_method("Export"), "s", id.c_str());
+  BOOST_REQUIRE_MESSAGE(r.ok(), "Export: " << r.describe());
+  const void *bytes = nullptr;
+  size_t n_bytes = 0;
+  BOOST_REQUIRE_GE(sd_bus_message_read_array(r.reply.get(), 'y', &bytes, &n_bytes), 0);
+  return std::string(static_cast<const char *>(bytes), n_bytes);
+}
+
 std::vector<FrozenEntry> list_frozen(sd_bus *bus)
 {
   CallResult r = call(bus, checkpoint_method("ListFrozen"));

@@ -29,6 +29,8 @@ bool name_has_owner(sd_bus *bus, const std::string &name);
 // One ListFrozen entry, as the product reads it (checkpoint/bus-client).
 using FrozenEntry = dbus_checkpoint::bus_client::FrozenConnection;
 std::vector<FrozenEntry> list_frozen(sd_bus *bus);
+// The bytes of Export(id).
+std::string export_bytes(sd_bus *bus, const std::string &id);
 
 // "name owner" of each NameFrozen or NameThawed signal (member) received.
 std::vector<std::string> signal_args(const std::vector<SdBusMessage> &signals, const char *member);

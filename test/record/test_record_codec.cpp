@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sys/resource.h>
 #include <string>
 #include <string_view>
 
@@ -326,4 +327,27 @@ BOOST_AUTO_TEST_CASE(parse_refuses_null_arguments)
   BOOST_TEST(dcp_record_parse(nullptr, 1, &record, nullptr) == -EINVAL);
   BOOST_TEST(dcp_record_parse(bytes.data(), bytes.size(), &record, nullptr) == 0);
   dcp_record_free(record);
+}
+
+// Issue 12, finding 7: counts were checked only after a full parse, so a
+// record of millions of empty entries made the parser allocate an object
+// for each (gigabytes for a 256 MiB file).  The entries are now counted on
+// the wire first.
+BOOST_AUTO_TEST_CASE(parse_budget_refuses_millions_of_empty_entries_before_parsing)
+{
+  std::string bytes = dcp::test::serialize(dcp::test::make_minimal_record().get());
+  constexpr std::size_t kEntries = 8'000'000;
+  bytes.reserve(bytes.size() + 2 * kEntries);
+  for (std::size_t i = 0; i < kEntries; ++i)
+    bytes.append("\x5a\x00", 2);  // field 11 (queued), empty
+  struct rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  auto outcome = dcp::test::parse(bytes);
+  getrusage(RUSAGE_SELF, &after);
+  BOOST_TEST(outcome.result == -EINVAL);
+  BOOST_TEST(outcome.error == "queued has 65537 entries, more than the 65536 allowed (or more)");
+  const long grown_kib = after.ru_maxrss - before.ru_maxrss;
+  BOOST_TEST_MESSAGE("peak RSS grew by " << grown_kib << " KiB refusing " << kEntries
+                                         << " empty entries (" << bytes.size() << " bytes)");
+  BOOST_TEST(grown_kib < 16 * 1024);
 }

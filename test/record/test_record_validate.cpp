@@ -162,7 +162,7 @@ std::vector<BadRecord> bad_records()
          for (std::size_t i = 0; i < record::kMaxOwnedNames; ++i)
            r.add_names()->set_name("org.example.n" + std::to_string(i));
        }),
-       "names has 65539 entries, more than the 65536 allowed"},
+       "names has 65537 entries, more than the 65536 allowed (or more)"},
       {"empty match rule", full_record_with([](auto &r) { r.set_match_rules(1, ""); }),
        "match_rules[1] is empty"},
       {"match rule longer than 1024 bytes",
@@ -179,7 +179,7 @@ std::vector<BadRecord> bad_records()
          for (std::size_t i = 0; i < record::kMaxMatchRules; ++i)
            r.add_match_rules("type='signal'");
        }),
-       "match_rules has 65539 entries"},
+       "match_rules has 65537 entries"},
       {"pending reply with a well-known peer",
        full_record_with(
            [](auto &r) { r.mutable_replies_owed_by_connection(1)->set_peer("org.example.Peer"); }),
@@ -245,7 +245,7 @@ std::vector<BadRecord> bad_records()
          for (std::size_t i = 0; i < record::kMaxQueuedMessages; ++i)
            r.add_queued()->set_marshalled(message);
        }),
-       "queued has 1000003 entries, more than the 1000000 allowed"},
+       "queued has 65537 entries, more than the 65536 allowed (or more)"},
       {"unparsed bytes over 128 MiB",
        full_record_with(
            [](auto &r) { r.set_unparsed_from_client(too_big(record::kMaxStreamBytes)); }),

@@ -79,6 +79,9 @@ int dcp_record_set_unparsed_from_client (DcpRecord *record,
 int dcp_record_set_unread_by_client (DcpRecord *record,
                                      const void *bytes, size_t n_bytes);
 int dcp_record_set_frozen_since_usec (DcpRecord *record, int64_t usec);
+/* The secret Reattach must present: DCP_CHECKPOINT_ID_LENGTH hex digits, or
+ * "" for none (dcp_checkpoint_id_new() makes one). */
+int dcp_record_set_reattach_secret (DcpRecord *record, const char *secret);
 
 /* Serialized bytes in *bytes_out (malloc()ed; release with free()).
  * -EINVAL if the record would not pass dcp_record_parse (e.g. no
@@ -127,6 +130,10 @@ void dcp_record_get_unparsed_from_client (const DcpRecord *record,
 void dcp_record_get_unread_by_client (const DcpRecord *record,
                                       const void **bytes, size_t *n_bytes);
 int64_t dcp_record_get_frozen_since_usec (const DcpRecord *record);
+const char *dcp_record_get_reattach_secret (const DcpRecord *record);
+/* dcp_record_new() records this boot's id: 1 if the record was made in this
+ * boot (or does not say), 0 if in another one. */
+int dcp_record_is_from_this_boot (const DcpRecord *record);
 
 /* ---- The state directory (bus config <checkpoint_dir>) ----------------
  *
@@ -134,7 +141,15 @@ int64_t dcp_record_get_frozen_since_usec (const DcpRecord *record);
  * atomically (temporary file, fsync, rename), mode 0600.  The directory is
  * created (0700) if missing. */
 int dcp_state_save (const char *dir, const DcpRecord *record);
+/* Whether the daemon may use dir, checked at start-up: 0 if it may (also
+ * when it does not exist yet); -EPERM with *problem_out (free()) saying why
+ * if it is a symlink, not a directory, owned by neither root, the daemon
+ * nor bus_user (the config's <user>, or NULL), or writable by group or
+ * others; -ENOMEM. */
+int dcp_state_check_dir (const char *dir, const char *bus_user, char **problem_out);
 int dcp_state_remove (const char *dir, const char *checkpoint_id);
+/* DIR/<id>.record becomes DIR/<id>.other-boot: kept, no longer loaded. */
+int dcp_state_set_aside (const char *dir, const char *checkpoint_id);
 
 /* Called by dcp_state_load_all() for each record file.  `record` is owned
  * by the callee when `error_message` is NULL; otherwise the file at `path`

@@ -1,0 +1,222 @@
+// Hostile peers against a frozen connection on the patched daemon (issue 12):
+// each test is named for the finding it checks, and failed before its fix.
+#define BOOST_TEST_MODULE checkpoint_hardening
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <fcntl.h>
+#include <grp.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include "bus_client.hpp"
+#include "checkpoint_calls.hpp"
+#include "private_bus.hpp"
+#include "process.hpp"
+#include "sample_service.hpp"
+
+using namespace dcp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char *kLimitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded";
+constexpr const char *kNotSupported = "org.freedesktop.DBus.Error.NotSupported";
+
+struct Fixture {
+  PrivateSystemBus bus;
+  SdBus admin = open_system_bus();
+};
+
+// What a flood of NO_REPLY calls got back: error replies by name.
+struct FloodResult {
+  unsigned sent = 0;
+  unsigned limits_exceeded = 0;
+  unsigned not_supported = 0;
+  unsigned other_errors = 0;
+};
+
+// Counts the error replies a connection receives.
+int count_error(sd_bus_message *message, void *userdata, sd_bus_error *)
+{
+  auto *result = static_cast<FloodResult *>(userdata);
+  const sd_bus_error *e = sd_bus_message_get_error(message);
+  if (e == nullptr)
+    return 0;
+  if (std::strcmp(e->name, kLimitsExceeded) == 0)
+    result->limits_exceeded++;
+  else if (std::strcmp(e->name, kNotSupported) == 0)
+    result->not_supported++;
+  else
+    result->other_errors++;
+  return 0;
+}
+
+// Send `count` NO_REPLY Increment calls to `destination` (with an fd each if
+// `with_fd`) as `uid` (0: as ourselves), then collect the error replies for
+// two seconds.  Unprivileged senders run in a forked child that drops to
+// `uid` before connecting, like a hostile local user.
+FloodResult flood_no_reply(const std::string &destination, unsigned count, uid_t uid,
+                           bool with_fd = false)
+{
+  int fds[2];
+  BOOST_REQUIRE_EQUAL(pipe(fds), 0);
+  pid_t pid = fork();
+  BOOST_REQUIRE_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    if (uid != 0 && (setgroups(0, nullptr) != 0 || setresgid(uid, uid, uid) != 0 ||
+                     setresuid(uid, uid, uid) != 0))
+      _exit(10);
+    FloodResult result;
+    sd_bus *raw = nullptr;
+    if (sd_bus_open_system(&raw) < 0)
+      _exit(11);
+    SdBus bus(raw);
+    sd_bus_slot *filter = nullptr;
+    if (sd_bus_add_filter(bus.get(), &filter, count_error, &result) < 0)
+      _exit(12);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    for (unsigned i = 0; i < count; i++) {
+      sd_bus_message *raw_message = nullptr;
+      if (sd_bus_message_new_method_call(bus.get(), &raw_message, destination.c_str(),
+                                         kSampleObjectPath, kSampleInterface,
+                                         "Increment") < 0)
+        _exit(13);
+      SdBusMessage message(raw_message);
+      if (with_fd && sd_bus_message_append(message.get(), "h", devnull) < 0)
+        _exit(14);
+      sd_bus_message_set_expect_reply(message.get(), 0);
+      if (sd_bus_send(bus.get(), message.get(), nullptr) < 0)
+        _exit(15);
+      result.sent++;
+      if (i % 256 == 255) {
+        sd_bus_flush(bus.get());
+        while (sd_bus_process(bus.get(), nullptr) > 0) {
+        }
+      }
+    }
+    sd_bus_flush(bus.get());
+    auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (sd_bus_process(bus.get(), nullptr) > 0)
+        continue;
+      sd_bus_wait(bus.get(), 100'000);
+    }
+    sd_bus_slot_unref(filter);
+    if (write(fds[1], &result, sizeof result) != static_cast<ssize_t>(sizeof result))
+      _exit(16);
+    _exit(0);
+  }
+  close(fds[1]);
+  FloodResult result;
+  ssize_t n = read(fds[0], &result, sizeof result);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BOOST_REQUIRE_MESSAGE(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                        "flooding child failed, status " << status);
+  BOOST_REQUIRE_EQUAL(n, static_cast<ssize_t>(sizeof result));
+  return result;
+}
+
+} // namespace
+
+// Finding 3: NO_REPLY calls to a frozen name were queued without limit for
+// any sender.  Now each sender uid may queue at most
+// BUS_FROZEN_MAX_QUEUED_PER_UID (2048) messages addressed to frozen
+// connections; past that it gets LimitsExceeded, and the bus answers.
+BOOST_FIXTURE_TEST_CASE(unprivileged_no_reply_flood_gets_limits_exceeded, Fixture)
+{
+  constexpr unsigned kPerUid = 2048;
+  constexpr unsigned kSent = 3000;
+  SampleService service(SampleKind::SdBus, bus);
+  std::string id = freeze(admin.get(), service.well_known_name());
+  const std::uint64_t rss_before = resident_set_kib(bus.pid());
+
+  for (uid_t uid : {65534u, 1u}) {  // nobody, daemon
+    FloodResult r = flood_no_reply(service.well_known_name(), kSent, uid);
+    BOOST_TEST_MESSAGE("uid " << uid << ": sent " << r.sent << ", LimitsExceeded "
+                              << r.limits_exceeded << ", other errors " << r.other_errors);
+    BOOST_TEST(r.sent == kSent);
+    BOOST_TEST(r.limits_exceeded == kSent - kPerUid);
+    BOOST_TEST(r.other_errors == 0u);
+  }
+  // The cap is per uid: both senders got their share.
+  BOOST_TEST(list_frozen(admin.get()).at(0).queued_messages == 2 * kPerUid);
+  auto asked = std::chrono::steady_clock::now();
+  BOOST_TEST(name_has_owner(admin.get(), "org.freedesktop.DBus"), "the bus still answers");
+  auto answered = std::chrono::steady_clock::now() - asked;
+  const std::uint64_t rss_after = resident_set_kib(bus.pid());
+  BOOST_TEST_MESSAGE("bus VmRSS " << rss_before << " KiB before, " << rss_after
+                                  << " KiB after 2 x " << kSent << " NO_REPLY calls; "
+                                  << "NameHasOwner answered in "
+                                  << std::chrono::duration_cast<std::chrono::microseconds>(answered)
+                                         .count()
+                                  << " us");
+  BOOST_TEST(rss_after < rss_before + 64 * 1024, "the bus's memory stays bounded");
+
+  thaw(admin.get(), id);
+  BOOST_TEST(wait_until([&] {
+    return sample_uint64(admin.get(), service.well_known_name(), "Get") == 2 * kPerUid;
+  }, 20s));
+  // Delivered: the senders may queue again.
+  std::string again = freeze(admin.get(), service.well_known_name());
+  FloodResult r = flood_no_reply(service.well_known_name(), 10, 65534);
+  BOOST_TEST(r.limits_exceeded == 0u);
+  thaw(admin.get(), again);
+}
+
+// Finding 4: a message carrying fds was queued for a frozen connection
+// without its fds, and its record no longer loaded after a bus restart.
+// Now the sender gets NotSupported, nothing is queued, and the record loads.
+BOOST_FIXTURE_TEST_CASE(messages_with_fds_for_frozen_connection_are_refused, Fixture)
+{
+  SampleService service(SampleKind::SdBus, bus);
+  std::string id = freeze(admin.get(), service.well_known_name());
+
+  FloodResult r = flood_no_reply(service.well_known_name(), 3, 0, /*with_fd=*/true);
+  BOOST_TEST(r.not_supported == 3u);
+  BOOST_TEST(list_frozen(admin.get()).at(0).queued_messages == 0u);
+
+  bus.kill_hard();
+  bus.start();
+  SdBus after = open_system_bus();
+  auto frozen = list_frozen(after.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].id == id);
+}
+
+// Finding 6: the daemon used a <checkpoint_dir> anyone could write (or a
+// symlink to one), loading whatever records were planted there.  Now it
+// refuses to start, saying why.
+BOOST_AUTO_TEST_CASE(daemon_refuses_a_checkpoint_dir_others_could_write)
+{
+  namespace fs = std::filesystem;
+  PrivateSystemBus bus;
+  bus.stop();
+  fs::create_directory(bus.checkpoint_dir());
+  fs::permissions(bus.checkpoint_dir(), fs::perms::all);
+  BOOST_CHECK_THROW(bus.start(), std::runtime_error);
+  BOOST_TEST(bus.log().find("Refusing the checkpoint directory " + bus.checkpoint_dir().string() +
+                            ": it is writable by group or others (mode 0777)") !=
+                 std::string::npos,
+             bus.log());
+
+  const fs::path elsewhere = bus.dir() / "elsewhere";
+  fs::remove(bus.checkpoint_dir());
+  fs::create_directory(elsewhere);
+  fs::permissions(elsewhere, fs::perms::owner_all, fs::perm_options::replace);
+  fs::create_directory_symlink(elsewhere, bus.checkpoint_dir());
+  BOOST_CHECK_THROW(bus.start(), std::runtime_error);
+  BOOST_TEST(bus.log().find(": it is a symbolic link") != std::string::npos, bus.log());
+
+  fs::remove(bus.checkpoint_dir());
+  bus.start();  // missing: made 0700 when first needed
+}
