@@ -225,7 +225,6 @@ dcp_record_new (const char *checkpoint_id, const char *unique_name)
       record->proto.set_format_version (rec::kFormatVersion);
       record->proto.set_checkpoint_id (checkpoint_id);
       record->proto.set_unique_name (unique_name);
-      record->proto.set_boot_id (rec::current_boot_id ());
       return record.release ();
     }
   catch (...)
@@ -454,22 +453,6 @@ dcp_record_get_reattach_secret (const DcpRecord *record)
   return record != nullptr ? record->proto.reattach_secret ().c_str () : nullptr;
 }
 
-extern "C" int
-dcp_record_is_from_this_boot (const DcpRecord *record)
-{
-  if (record == nullptr || record->proto.boot_id ().empty ())
-    return 1;
-  try
-    {
-      const std::string now = rec::current_boot_id ();
-      return now.empty () || now == record->proto.boot_id ();
-    }
-  catch (...)
-    {
-      return 1;
-    }
-}
-
 extern "C" size_t
 dcp_record_get_n_names (const DcpRecord *record)
 {
@@ -637,14 +620,6 @@ dcp_state_check_dir (const char *dir, const char *bus_user, char **problem_out)
     *problem_out = malloced_copy (problem);
     return *problem_out != nullptr ? -EPERM : -ENOMEM;
   });
-}
-
-extern "C" int
-dcp_state_set_aside (const char *dir, const char *checkpoint_id)
-{
-  if (dir == nullptr || *dir == '\0' || checkpoint_id == nullptr)
-    return -EINVAL;
-  return guarded ([&] { return negative_errno (rec::set_record_aside (dir, checkpoint_id)); });
 }
 
 extern "C" int

@@ -1,8 +1,6 @@
 #include "record/record.hpp"
 
-#include <fstream>
 #include <new>
-#include <string>
 
 #include "record/validate.hpp"
 
@@ -27,14 +25,6 @@ Decoded parse_and_validate(std::string_view bytes)
 }
 
 } // namespace
-
-std::string current_boot_id()
-{
-  std::ifstream file("/proc/sys/kernel/random/boot_id");
-  std::string boot_id;
-  std::getline(file, boot_id);
-  return check_boot_id(boot_id) ? std::string() : boot_id;
-}
 
 std::error_code encode(const FrozenConnection &record, std::string &bytes_out) noexcept
 {

@@ -39,9 +39,6 @@ struct Decoded {
 // kMaxRecordBytes, not_enough_memory.
 std::error_code encode(const FrozenConnection &record, std::string &bytes_out) noexcept;
 
-// This boot's /proc/sys/kernel/random/boot_id, or "" if it cannot be read.
-std::string current_boot_id();
-
 // Size check, parse and validate(): every field checked.
 Decoded decode(std::string_view bytes) noexcept;
 

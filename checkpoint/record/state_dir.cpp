@@ -274,25 +274,6 @@ std::string unsafe_state_dir_problem(const std::string &dir, const std::string &
   return {};
 }
 
-std::error_code set_record_aside(const std::string &dir, std::string_view checkpoint_id) noexcept
-{
-  try {
-    if (!is_valid_checkpoint_id(checkpoint_id))
-      return std::make_error_code(std::errc::invalid_argument);
-    UniqueFd dir_fd = open_directory(directory_path(dir));
-    if (!dir_fd)
-      return last_error();
-    const std::string aside = std::string(checkpoint_id) + ".other-boot";
-    if (::renameat(dir_fd.get(), record_file_name(checkpoint_id).c_str(), dir_fd.get(),
-                   aside.c_str()) < 0 ||
-        ::fsync(dir_fd.get()) < 0)
-      return last_error();
-    return {};
-  } catch (const std::bad_alloc &) {
-    return std::make_error_code(std::errc::not_enough_memory);
-  }
-}
-
 std::error_code remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept
 {
   try {

@@ -33,9 +33,6 @@ std::error_code save_record(const std::string &dir, const FrozenConnection &reco
 // that is names, credentials and messages of their choosing.
 std::string unsafe_state_dir_problem(const std::string &dir, const std::string &bus_user);
 
-// Renames DIR/<id>.record to DIR/<id>.other-boot (no longer loaded).
-std::error_code set_record_aside(const std::string &dir, std::string_view checkpoint_id) noexcept;
-
 // Removes DIR/<id>.record; a missing file or directory is not an error.
 std::error_code remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept;
 

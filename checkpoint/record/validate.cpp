@@ -1,6 +1,5 @@
 #include "record/validate.hpp"
 
-#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -213,9 +212,7 @@ Problem validate(const FrozenConnection &record)
     return problem;
   if (auto problem = check_frozen_since(record.frozen_since_usec()))
     return problem;
-  if (auto problem = check_reattach_secret(record.reattach_secret()))
-    return problem;
-  return check_boot_id(record.boot_id());
+  return check_reattach_secret(record.reattach_secret());
 }
 
 Problem check_record_size(std::size_t n_bytes)
@@ -343,18 +340,6 @@ Problem check_reattach_secret(std::string_view secret)
     return std::nullopt;
   return "reattach_secret is not " + std::to_string(kCheckpointIdLength) +
          " lowercase hex digits";
-}
-
-Problem check_boot_id(std::string_view boot_id)
-{
-  // a UUID as the kernel writes it, or empty (not known)
-  const bool uuid = boot_id.size() == 36 &&
-                    std::all_of(boot_id.begin(), boot_id.end(), [](char c) {
-                      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-';
-                    });
-  if (boot_id.empty() || uuid)
-    return std::nullopt;
-  return "boot_id " + quoted_value(boot_id) + " is not a boot id";
 }
 
 Problem check_checkpoint_id(std::string_view id)

@@ -65,7 +65,6 @@ Problem check_queued_message(const v1::QueuedMessage &message, std::size_t index
 Problem check_stream_bytes(std::string_view field, std::string_view bytes);
 Problem check_frozen_since(std::int64_t usec);
 Problem check_reattach_secret(std::string_view secret);
-Problem check_boot_id(std::string_view boot_id);
 
 // The parse budget: counts the entries of each repeated field in the wire
 // bytes of a FrozenConnection (and the gids of its credentials) without

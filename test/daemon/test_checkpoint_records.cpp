@@ -364,35 +364,3 @@ BOOST_AUTO_TEST_CASE(import_counts_against_connections_per_user)
   BOOST_TEST(r.error_name == "org.freedesktop.DBus.Error.LimitsExceeded", r.describe());
   BOOST_TEST(list_frozen(admin.get()).empty());
 }
-
-// Issue 12, finding 8: records never expired, so a stale record held its
-// service's names after every reboot.  Now a record of another boot is set
-// aside at start-up (Import still takes it); one of this boot comes back.
-BOOST_AUTO_TEST_CASE(records_of_another_boot_are_set_aside_at_start_up)
-{
-  namespace fs = std::filesystem;
-  PrivateSystemBus bus;
-  bus.stop();
-  fs::create_directory(bus.checkpoint_dir());
-  fs::permissions(bus.checkpoint_dir(), fs::perms::owner_all, fs::perm_options::replace);
-  v1::FrozenConnection stale = valid_record();
-  stale.set_boot_id("00000000-0000-4000-8000-000000000000");
-  const fs::path file = bus.checkpoint_dir() / (std::string(kImportedId) + ".record");
-  std::ofstream(file) << serialized(stale);
-
-  bus.start();
-  SdBus admin = open_system_bus();
-  BOOST_TEST(list_frozen(admin.get()).empty(), "not restored");
-  BOOST_TEST(!name_has_owner(admin.get(), kImportedName), "its name is free");
-  BOOST_TEST(!fs::exists(file));
-  BOOST_TEST(fs::exists(bus.checkpoint_dir() / (std::string(kImportedId) + ".other-boot")));
-  BOOST_TEST(bus.log().find("frozen in another boot") != std::string::npos, bus.log());
-
-  // asked for: Import takes it, and it is this boot's from then on
-  BOOST_REQUIRE(import_bytes(admin.get(), serialized(stale)).ok());
-  admin.reset();
-  bus.kill_hard();
-  bus.start();
-  admin = open_system_bus();
-  BOOST_TEST(list_frozen(admin.get()).size() == 1u, "an imported record survives a restart");
-}

@@ -131,9 +131,6 @@ void dcp_record_get_unread_by_client (const DcpRecord *record,
                                       const void **bytes, size_t *n_bytes);
 int64_t dcp_record_get_frozen_since_usec (const DcpRecord *record);
 const char *dcp_record_get_reattach_secret (const DcpRecord *record);
-/* dcp_record_new() records this boot's id: 1 if the record was made in this
- * boot (or does not say), 0 if in another one. */
-int dcp_record_is_from_this_boot (const DcpRecord *record);
 
 /* ---- The state directory (bus config <checkpoint_dir>) ----------------
  *
@@ -148,8 +145,6 @@ int dcp_state_save (const char *dir, const DcpRecord *record);
  * others; -ENOMEM. */
 int dcp_state_check_dir (const char *dir, const char *bus_user, char **problem_out);
 int dcp_state_remove (const char *dir, const char *checkpoint_id);
-/* DIR/<id>.record becomes DIR/<id>.other-boot: kept, no longer loaded. */
-int dcp_state_set_aside (const char *dir, const char *checkpoint_id);
 
 /* Called by dcp_state_load_all() for each record file.  `record` is owned
  * by the callee when `error_message` is NULL; otherwise the file at `path`
