@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "bus-client/process_buses.hpp"
 #include "cli/child_process.hpp"
 #include "cli/files.hpp"
 #include "criu-probe/criu_output.hpp"
@@ -107,6 +108,14 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
                   setup.plugin_dir.string(), "-v4", "-o", "-"};
   command.argv.insert(command.argv.end(), extra_arguments.begin(), extra_arguments.end());
   command.environment["DBUS_SYSTEM_BUS_ADDRESS"] = bus_address_in_use(setup.bus);
+  std::string sockets;
+  if (const char *given = std::getenv("DBUS_CHECKPOINT_BUS_SOCKETS"))
+    sockets = given;
+  for (const std::string &address : setup.other_bus_addresses)
+    for (const std::string &path : bus_client::unix_paths_of_address(address))
+      sockets += (sockets.empty() ? "" : ":") + path;
+  if (!sockets.empty())
+    command.environment["DBUS_CHECKPOINT_BUS_SOCKETS"] = sockets;
   command.timeout = setup.timeout;
   command.new_session = in_new_session;
 

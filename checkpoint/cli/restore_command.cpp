@@ -329,6 +329,9 @@ int run_restore(const Invocation &invocation, const Output &output)
   if (!waited)
     return fail(waited.error());
   times.wait = waited.value();
+  for (const BusConnections &on_bus : buses)
+    if (!on_bus.address.empty())
+      setup.value().other_bus_addresses.push_back(on_bus.address);
   // criu -d leaves the restored processes to their nearest subreaper: this
   // command, so that it can tell how one that died right away ended.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -246,7 +246,7 @@ BOOST_FIXTURE_TEST_CASE(reattach_is_refused_when_it_must_be, Fixture)
 // the record's uid (or any root process) could take the connection over
 // between checkpoint and restore.  Now it needs the record's secret, and
 // each secret serves once.
-BOOST_FIXTURE_TEST_CASE(reattach_needs_the_one_time_secret_of_the_record, Fixture)
+BOOST_FIXTURE_TEST_CASE(reattach_needs_the_secret_of_the_record, Fixture)
 {
   RawService service(bus);
   std::string id = freeze(admin.get(), kRawName);
@@ -273,11 +273,21 @@ BOOST_FIXTURE_TEST_CASE(reattach_needs_the_one_time_secret_of_the_record, Fixtur
 
   BOOST_REQUIRE_EQUAL(reattach(secret, restored), "");
   BOOST_TEST(list_frozen(admin.get()).at(0).attached);
-  const std::string next = reattach_secret(admin.get(), id);
-  BOOST_TEST(next != secret, "a used secret is replaced");
+  std::unique_ptr<RawBusSocket> intruder;
+  BOOST_TEST(!reattach(secret, intruder).empty(),
+             "an attached connection is not taken over, secret or not");
 
-  restored.reset();  // detached again, as by a second dump
+  // The restored process died before Thaw: the same images may try again.
+  restored.reset();
   BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).at(0).attached; }, 5s));
-  BOOST_TEST(reattach(secret, restored) == denied, "a used secret serves no more");
-  BOOST_TEST(reattach(next, restored) == "");
+  BOOST_TEST(reattach("", restored) == denied, "still not without the secret");
+  BOOST_REQUIRE_EQUAL(reattach(secret, restored), "");
+
+  // Once thawed, the checkpoint is over: a new Freeze draws a new secret,
+  // and the old images' secret serves no more.
+  CallResult thawed = call(admin.get(), checkpoint_method("Thaw"), "s", id.c_str());
+  BOOST_REQUIRE_MESSAGE(thawed.ok(), thawed.describe());
+  const std::string id2 = freeze(admin.get(), kRawName);
+  const std::string next = reattach_secret(admin.get(), id2);
+  BOOST_TEST(next != secret, "a new checkpoint, a new secret");
 }
