@@ -251,6 +251,7 @@ else
 fi
 
 step "a fresh machine from the cache"
+mkdir -p "$qa"
 rm -rf "$machine"
 cp -a "$cache" "$machine"
 rm -f "$machine/.dcp-include"
