@@ -372,7 +372,7 @@ if has_capability 24; then
   checkpoint_restore avahi-daemon org.freedesktop.Avahi "${avahi_call[@]}"
 else
   step "avahi-daemon: this machine withholds CAP_SYS_RESOURCE, so CRIU cannot dump it"
-  checkpoint_refused avahi-daemon org.freedesktop.Avahi "Can't get rlimit" \
+  checkpoint_refused avahi-daemon org.freedesktop.Avahi "Can't get rlimit|reads its resource limits with prlimit\(2\).*nothing was frozen" \
     "no CAP_SYS_RESOURCE on this machine" "${avahi_call[@]}"
 fi
 
@@ -383,7 +383,7 @@ fi
 # and becomes checkpoint_restore.
 step "accounts-daemon (sandboxed unit): checkpoint refused, service unharmed"
 checkpoint_refused accounts-daemon org.freedesktop.Accounts \
-  "unreachable sharing|Can't get rlimit" "own mount namespace" \
+  "unreachable sharing|Can't get rlimit|reads its resource limits with prlimit\\(2\\)" "own mount namespace" \
   org.freedesktop.Accounts /org/freedesktop/Accounts org.freedesktop.DBus.Properties \
   Get ss org.freedesktop.Accounts DaemonVersion
 
