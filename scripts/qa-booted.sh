@@ -74,6 +74,12 @@ cleanup() {
     kill -0 "$nspawn_pid" 2>/dev/null && kill -KILL "$nspawn_pid"
     wait "$nspawn_pid" 2>/dev/null
   fi
+  # A killed nspawn leaves the container's init running (seen: a booted
+  # container outlived its QA run by an hour): its PID 1 takes the whole
+  # pid namespace with it.
+  if [ -n "$init_pid" ] && [ "$(cat "/proc/$init_pid/comm" 2>/dev/null)" = systemd ]; then
+    kill -KILL "$init_pid"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
