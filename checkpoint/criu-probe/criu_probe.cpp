@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "record/unique_fd.hpp"
+
 namespace dbus_checkpoint::criu {
 namespace {
 
@@ -27,6 +29,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
+using record::UniqueFd;
 
 constexpr std::size_t kErrorLines = 6;
 constexpr std::size_t kTailLines = 12;
@@ -41,29 +44,6 @@ std::string system_error(const std::string &what)
 {
   return what + ": " + std::strerror(errno);
 }
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd &operator=(UniqueFd &&other) noexcept
-  {
-    reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset(int fd = -1)
-  {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 struct Deadline {
   Clock::time_point end;
