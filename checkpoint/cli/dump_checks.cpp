@@ -82,6 +82,19 @@ Result<void> check_root_has_proc(const ProcessInfo &process, bool privileged)
 
 } // namespace
 
+Result<void> check_session_leader_visible(pid_t pid)
+{
+  // getsid() is 0 when the session's leader is in an ancestor pid namespace
+  // (a tree started inside `unshare --pid` from a shell, or a container's
+  // init that kept its host session): CRIU has no pid to record for it.
+  if (::getsid(pid) != 0)
+    return {};
+  return Error{"", process_label(pid) + " is in a session whose leader is outside this pid "
+                                        "namespace: CRIU cannot dump it, even as a shell job; "
+                                        "start the service in a session of its own (setsid) or "
+                                        "from a process that leads one inside the namespace"};
+}
+
 Result<ProcessCredentials> parse_credentials(const std::string &status_text)
 {
   ProcessCredentials credentials{status_numbers(status_text, "Uid"), status_numbers(status_text, "Gid")};
@@ -120,6 +133,8 @@ Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree)
     if (auto readable = check_rlimits_readable(process, theirs.value(), ours.value(), sys_resource);
         !readable)
       return readable;
+    if (auto session = check_session_leader_visible(process.id.pid); !session)
+      return session;
     if (auto has_proc = check_root_has_proc(process, /*privileged=*/theirs.value().uids[1] == 0);
         !has_proc)
       return has_proc;

@@ -24,7 +24,13 @@ bus_client::Result<ProcessCredentials> parse_credentials(const std::string &stat
 // CAP_SYS_RESOURCE in a "CapEff:\t<hex>" line of /proc/self/status text.
 bool has_sys_resource(const std::string &status_text);
 
+// Refuses when the session leader of `pid` is outside our pid namespace
+// (getsid() is 0): criu dump fails on such a task ("A session leader of …
+// is outside of its pid namespace").
+bus_client::Result<void> check_session_leader_visible(pid_t pid);
+
 // Refuses, naming the process and what to do, when
+// - its session's leader is outside our pid namespace (see above);
 // - CRIU could not read its rlimits: criu dump reads them with prlimit(2),
 //   which the kernel allows on a process of other credentials only with
 //   CAP_SYS_RESOURCE (a container may not grant it: then no service that

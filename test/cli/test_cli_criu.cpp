@@ -258,27 +258,33 @@ BOOST_FIXTURE_TEST_CASE(refusals_before_the_freeze_change_nothing, Fixture)
 }
 
 // Started without setsid, as a shell or the bus's activation helper starts
-// a service: it shares this test's session.  It is dumped as a shell job
-// and restored into a session of its own, not the caller's.
+// a service: it shares its starter's session (here a shell that leads one,
+// so the session's leader is in our pid namespace wherever the tests run).
+// It is dumped as a shell job and restored into a session of its own.
 BOOST_FIXTURE_TEST_CASE(a_service_in_its_starters_session_is_restored_into_its_own, Fixture)
 {
   const fs::path ready = bus.dir() / "in-session.ready";
+  const fs::path pid_file = bus.dir() / "in-session.pid";
   const std::string name = "org.dbuscheckpoint.InSession";
-  std::vector<std::string> argv = sample_command(SampleKind::SdBus);
+  std::vector<std::string> argv = {"/bin/sh", "-c", R"(pid_file=$1; shift; "$@" & echo $! >"$pid_file"; wait)",
+                                   "sh", pid_file.string()};
+  for (const std::string &word : sample_command(SampleKind::SdBus))
+    argv.push_back(word);
   argv.insert(argv.end(), {"--name", name, "--ready-file", ready.string()});
-  ChildProcess service(argv, (bus.dir() / "in-session.log").string(), /*new_session=*/false);
-  BOOST_REQUIRE(wait_until([&] { return fs::exists(ready) || !service.running(); }, 10s));
-  const pid_t pid = service.pid();
-  BOOST_REQUIRE_EQUAL(getsid(pid), getsid(0));
+  ChildProcess starter(argv, (bus.dir() / "in-session.log").string(), /*new_session=*/true);
+  BOOST_REQUIRE(wait_until(
+      [&] { return (fs::exists(ready) && !read_file(pid_file).empty()) || !starter.running(); }, 10s));
+  const pid_t pid = std::stoi(read_file(pid_file));
+  BOOST_REQUIRE_EQUAL(getsid(pid), starter.pid());
   BOOST_TEST(increment(name) == 1u);
 
   CommandResult dumped = must_run({"checkpoint", "--json", name, "-D", images.string()});
   BOOST_TEST(json_query(dumped.out, "d['shell_job']") == "True", dumped.out);
-  BOOST_REQUIRE(wait_until([&] { return !service.running(); }, 10s));
+  BOOST_REQUIRE(wait_until([&] { return !starter.running(); }, 10s));
   CommandResult restored = restore();
   RestoredProcess restored_process(pid);
   BOOST_TEST(increment(name) == 2u, "the same process answers on: " << restored.err);
-  BOOST_TEST(getsid(pid) != getsid(0), "not in the caller's session");
+  BOOST_TEST(getsid(pid) != starter.pid(), "not in its starter's session");
   BOOST_TEST(getsid(pid) > 0);
   BOOST_TEST(getsid(pid) != pid, "in criu's session, whose leader is gone");
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -630,9 +631,45 @@ BOOST_AUTO_TEST_CASE(dump_checks_read_proc_status)
 
 BOOST_AUTO_TEST_CASE(dump_checks_accept_a_child_of_ours)
 {
-  dcp::test::ChildProcess child({"sleep", "30"}, "/dev/null");
+  dcp::test::ChildProcess child({"sleep", "30"}, "/dev/null", /*new_session=*/true);
+  BOOST_REQUIRE(dcp::test::wait_until([&] { return process_name(child.pid()) == "sleep"; },
+                                      std::chrono::seconds(5)));  // past its setsid and exec
   auto tree = process_tree(child.pid());
   BOOST_REQUIRE(tree);
   auto checked = check_criu_can_dump(tree.value());
   BOOST_TEST(static_cast<bool>(checked), (checked ? "" : checked.error().message));
+}
+
+// A process whose session's leader is in an ancestor pid namespace (here:
+// the first process of a new pid namespace, still in this test's session)
+// is refused before anything is frozen, with the reason.
+BOOST_AUTO_TEST_CASE(dump_checks_refuse_a_session_leader_outside_the_pid_namespace)
+{
+  const pid_t child = fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWPID) != 0)
+      _exit(10);
+    const pid_t inner = fork();
+    if (inner < 0)
+      _exit(11);
+    if (inner == 0) {
+      if (getsid(0) != 0)
+        _exit(12);  // this test's session leader is visible: not the case we test
+      auto checked = check_session_leader_visible(getpid());
+      const bool refused = !checked && checked.error().message.find(
+                                           "in a session whose leader is outside this pid namespace") !=
+                                           std::string::npos;
+      _exit(refused ? 0 : 13);
+    }
+    int status = 0;
+    if (waitpid(inner, &status, 0) != inner)
+      _exit(14);
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 15);
+  }
+  int status = 0;
+  BOOST_REQUIRE_EQUAL(waitpid(child, &status, 0), child);
+  BOOST_REQUIRE(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0, "exit code " << WEXITSTATUS(status) << " (see the test)");
+  BOOST_TEST(static_cast<bool>(check_session_leader_visible(getpid())) == (getsid(0) != 0));
 }

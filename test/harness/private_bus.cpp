@@ -109,7 +109,7 @@ void PrivateSystemBus::start()
   std::filesystem::remove(socket_path());
   daemon_ = ChildProcess({daemon_path_, "--config-file=" + config_path().string(),
                           "--nofork", "--nopidfile"},
-                         log_path());
+                         log_path(), /*new_session=*/true);
   bool up = wait_until([&] { return socket_accepts(socket_path()) || !daemon_.running(); },
                        std::chrono::seconds(20));
   if (!up || !daemon_.running())

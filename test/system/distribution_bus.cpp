@@ -219,7 +219,10 @@ void DistributionBus::start()
       dir_ / "dbus-daemon.log");
   command.insert(command.begin(), {"setpriv", "--pdeathsig", "KILL"});
   fs::remove(outside(kSystemBusSocket));
-  daemon_ = ChildProcess(command, (dir_ / "launch-dbus-daemon.log").string());
+  // A session of its own, as systemd starts dbus.service: what the bus
+  // activates shares it, and its leader is in our pid namespace (CRIU
+  // refuses a task whose session leader is outside it).
+  daemon_ = ChildProcess(command, (dir_ / "launch-dbus-daemon.log").string(), /*new_session=*/true);
   if (!wait_until([&] { return socket_accepts(outside(kSystemBusSocket)) || !daemon_.running(); }, 20s) ||
       !daemon_.running())
     throw std::runtime_error("the system bus did not start: " + log());
