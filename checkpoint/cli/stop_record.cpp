@@ -50,6 +50,10 @@ std::string format_stop_record(const std::string &checkpoint_id, const StoppedTr
   return text.str();
 }
 
+// Strict: every line known, method, owner and checkpoint once each, a
+// cgroup only for the cgroup method, nothing after a line's fields (found
+// by test/fuzz/fuzz_stop_record: a lax reader took records that did not
+// mean what they said).
 std::optional<StoppedTree> parse_stop_record(const std::string &text)
 {
   std::istringstream lines(text);
@@ -57,30 +61,42 @@ std::optional<StoppedTree> parse_stop_record(const std::string &text)
   if (!std::getline(lines, line) || line != kFirstLine)
     return std::nullopt;
   StoppedTree stopped;
-  bool has_method = false;
+  std::string method;
+  bool has_owner = false, has_checkpoint = false, has_cgroup = false;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
     std::string key;
     fields >> key;
-    if (key == "method") {
-      std::string method;
+    if (key == "checkpoint" && !has_checkpoint) {
+      std::string id;
+      fields >> id;
+      has_checkpoint = is_file_name_id(id);
+    } else if (key == "method" && method.empty()) {
       fields >> method;
-      has_method = method == "cgroup" || method == "signal";
+      if (method != "cgroup" && method != "signal")
+        return std::nullopt;
       stopped.method = method == "cgroup" ? StopMethod::CgroupFreezer : StopMethod::Signals;
-    } else if (key == "owner") {
+    } else if (key == "owner" && !has_owner) {
       fields >> stopped.owner;
-    } else if (key == "cgroup") {
+      has_owner = stopped.owner > 0;
+    } else if (key == "cgroup" && !has_cgroup && line.size() > std::string("cgroup ").size()) {
       stopped.cgroup_dir = line.substr(std::string("cgroup ").size());
+      has_cgroup = true;
+      continue;  // the rest of the line is the path
     } else if (key == "process") {
       ProcessId process;
       fields >> process.pid >> process.start_time;
+      if (process.pid <= 0)
+        return std::nullopt;
       stopped.processes.push_back(process);
+    } else {
+      return std::nullopt;
     }
-    if (fields.fail())
+    if (fields.fail() || !(fields >> std::ws).eof())
       return std::nullopt;
   }
-  bool complete = has_method && (stopped.method == StopMethod::Signals ||
-                                 !stopped.cgroup_dir.empty());
+  const bool cgroup_method = stopped.method == StopMethod::CgroupFreezer;
+  const bool complete = has_checkpoint && !method.empty() && has_owner && has_cgroup == cgroup_method;
   return complete ? std::optional(stopped) : std::nullopt;
 }
 

@@ -1,11 +1,23 @@
 #include "record/record.hpp"
 
+#include <mutex>
 #include <new>
+
+#include <google/protobuf/stubs/logging.h>
 
 #include "record/validate.hpp"
 
 namespace dbus_checkpoint::record {
 namespace {
+
+// protobuf logs each refused string to stderr ("String field contains
+// invalid UTF-8 data …"): that is the bus's log, and a caller of Import
+// would write a line there per field.  decode()'s message says it already.
+void silence_protobuf_log()
+{
+  static std::once_flag once;
+  std::call_once(once, [] { google::protobuf::SetLogHandler(nullptr); });
+}
 
 Decoded parse_and_validate(std::string_view bytes)
 {
@@ -13,6 +25,7 @@ Decoded parse_and_validate(std::string_view bytes)
     return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
   if (auto problem = check_entry_counts(bytes))
     return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
+  silence_protobuf_log();
   Decoded decoded;
   // ParseFromArray takes an int length; check_record_size keeps it in range.
   if (!decoded.record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))

@@ -169,7 +169,7 @@ Problem check_pending_replies(const FrozenConnection &record)
   for (const auto &[replies, field] :
        {std::pair{&record.replies_owed_by_connection(), "replies_owed_by_connection"},
         std::pair{&record.replies_owed_to_connection(), "replies_owed_to_connection"}}) {
-    auto check = [field](const v1::PendingReply &reply, std::size_t index) {
+    auto check = [field = field](const v1::PendingReply &reply, std::size_t index) {
       return check_pending_reply(reply, field, index);
     };
     if (auto problem = check_each(*replies, field, kMaxPendingReplies, check))

@@ -554,6 +554,19 @@ BOOST_AUTO_TEST_CASE(records_round_trip_through_text_and_files)
   BOOST_TEST(!parse_stop_record("dbus-checkpoint stopped-in-place 1\nmethod cgroup\n").has_value(),
              "a cgroup record names its cgroup");
 
+  // Found by test/fuzz/fuzz_stop_record: records that do not say one thing.
+  const std::string head = "dbus-checkpoint stopped-in-place 1\ncheckpoint abc123\n";
+  BOOST_TEST(parse_stop_record(head + "method signal\nowner 4\n").has_value());
+  BOOST_TEST(!parse_stop_record(head + "method si]nal\nmethod signal\nowner 4\n").has_value(),
+             "a second method line");
+  BOOST_TEST(!parse_stop_record(head + "method signal\nowner 4\ncgroup /sys/fs/cgroup/x\n").has_value(),
+             "a cgroup for the signal method");
+  BOOST_TEST(!parse_stop_record(head + "method signal\nowner 4\nowner 5\n").has_value(), "two owners");
+  BOOST_TEST(!parse_stop_record(head + "method signal\nowner 4x\n").has_value(), "trailing bytes");
+  BOOST_TEST(!parse_stop_record(head + "method signal\nowner 4\nwho knows\n").has_value(), "unknown line");
+  BOOST_TEST(!parse_stop_record("dbus-checkpoint stopped-in-place 1\nmethod signal\nowner 4\n").has_value(),
+             "no checkpoint line");
+
   auto dir = std::filesystem::temp_directory_path() /
              ("dcp-stop-records-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
