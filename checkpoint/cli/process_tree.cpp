@@ -1,6 +1,7 @@
 #include "cli/process_tree.hpp"
 
 #include <charconv>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -133,6 +134,49 @@ std::vector<pid_t> wait_until_gone(const std::vector<pid_t> &pids,
       return in_use;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+namespace {
+
+// The hex mask after "KEY:\t" in /proc/PID/status text; 0 if absent.
+std::uint64_t status_mask(const std::string &status_text, const std::string &key)
+{
+  std::istringstream lines(status_text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with(key + ":")) {
+      std::uint64_t mask = 0;
+      const std::string digits = line.substr(key.size() + 1);
+      const auto begin = digits.find_first_not_of(" \t");
+      if (begin != std::string::npos)
+        std::from_chars(digits.data() + begin, digits.data() + digits.size(), mask, 16);
+      return mask;
+    }
+  return 0;
+}
+
+constexpr std::uint64_t signal_bit(int signal) { return std::uint64_t{1} << (signal - 1); }
+
+} // namespace
+
+std::uint64_t fatal_signals_pending(const std::string &status_text)
+{
+  constexpr std::uint64_t kNotTerminating = signal_bit(SIGCHLD) | signal_bit(SIGCONT) |
+                                            signal_bit(SIGURG) | signal_bit(SIGWINCH) |
+                                            signal_bit(SIGSTOP) | signal_bit(SIGTSTP) |
+                                            signal_bit(SIGTTIN) | signal_bit(SIGTTOU);
+  const std::uint64_t pending = status_mask(status_text, "SigPnd") | status_mask(status_text, "ShdPnd");
+  const std::uint64_t handled = status_mask(status_text, "SigBlk") | status_mask(status_text, "SigIgn") |
+                                status_mask(status_text, "SigCgt");
+  // SIGKILL can be neither blocked, ignored nor caught.
+  return (pending & ~handled & ~kNotTerminating) | (pending & signal_bit(SIGKILL));
+}
+
+std::uint64_t fatal_signals_pending(pid_t pid)
+{
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::ostringstream text;
+  text << status.rdbuf();
+  return fatal_signals_pending(text.str());
 }
 
 } // namespace dbus_checkpoint::cli

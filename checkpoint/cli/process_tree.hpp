@@ -54,4 +54,13 @@ bool pid_in_use(pid_t pid);
 std::vector<pid_t> wait_until_gone(const std::vector<pid_t> &pids,
                                    std::chrono::milliseconds timeout);
 
+// Signals that will end the process as soon as it runs: pending (for the
+// thread or the process), not blocked, neither ignored nor caught, and
+// terminating by default (SIGCHLD, SIGCONT, SIGURG, SIGWINCH and the stop
+// signals are not).  From /proc/PID/status text (SigPnd, ShdPnd, SigBlk,
+// SigIgn, SigCgt); bit n-1 is signal n.
+std::uint64_t fatal_signals_pending(const std::string &status_text);
+// The same for a process now; 0 if there is none.
+std::uint64_t fatal_signals_pending(pid_t pid);
+
 } // namespace dbus_checkpoint::cli

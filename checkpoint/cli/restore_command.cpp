@@ -1,7 +1,9 @@
 // dbus-checkpoint restore -D DIR: wait for the dumped pids to be free,
 // criu restore with our plugin (which Reattaches each connection), mark
 // the checkpoint restored, thaw the connections.
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "cli/json.hpp"
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
+#include "record/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -33,9 +36,11 @@ constexpr std::chrono::seconds kPidWaitTimeout{10};
 
 // CRIU lets a restored task go right after its rt_sigreturn; a signal that
 // became pending during the restore (SIGXFSZ, say) kills it as soon as it
-// runs, normally before criu has exited.  How long after criu exits we give
-// such a death to show before the processes are checked.
-constexpr std::chrono::milliseconds kRestoredSettle{30};
+// runs.  When criu has exited, a restored process that is still there and
+// has no such signal pending has come through; one that has is given this
+// long to die before the processes are checked (there is nothing to wait
+// for otherwise: the check costs no fixed sleep).
+constexpr std::chrono::milliseconds kPendingDeathTimeout{1000};
 
 std::string pid_text(CheckpointBus &bus, const std::string &name)
 {
@@ -184,6 +189,17 @@ std::vector<std::string> restored_processes_that_ended(const CheckpointManifest 
   return ended;
 }
 
+// Until `pid` has exited (a zombie or gone, not reaped) or the timeout: a
+// pidfd becomes readable when its process exits.
+void wait_until_exited(pid_t pid, std::chrono::milliseconds timeout)
+{
+  record::UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!process)
+    return;  // gone already
+  struct pollfd exited{process.get(), POLLIN, 0};
+  ::poll(&exited, 1, static_cast<int>(timeout.count()));
+}
+
 // The processes of a restore that failed half-way are killed, so that their
 // pids are free for the next try; their connections stay frozen, detached.
 void kill_restored_processes(const CheckpointManifest &manifest)
@@ -218,7 +234,9 @@ Result<std::vector<BusConnections>> check_restore_took(const Invocation &invocat
                                                        const CheckpointManifest &manifest,
                                                        const fs::path &dir)
 {
-  std::this_thread::sleep_for(kRestoredSettle);
+  for (pid_t pid : manifest.processes)
+    if (fatal_signals_pending(pid) != 0)
+      wait_until_exited(pid, kPendingDeathTimeout);
   const std::string retry = "\nits bus connections stay frozen and detached; the images in " +
                             dir.string() + " are kept: dbus-checkpoint restore -D " +
                             dir.string() + " tries again";

@@ -6,11 +6,22 @@
 //   - Thaw -> its reply, -> the first queued message delivered to the
 //     thawed connection;
 //   - the daemon's resident memory per frozen connection (100 frozen
-//     connections; then with 1,000 signals queued for each).
+//     connections; then with 1,000 signals queued for each);
+//   - load (issue 12): 1,000 callers of a frozen name at once, and an
+//     unprivileged flood of NO_REPLY calls to it (with and without fds):
+//     every caller answered, the daemon's RSS before and after, and how
+//     long the bus takes meanwhile to answer someone else.
 // The frozen service is a BenchPeer: a thread of this process, so that its
 // receive times are on this process's clock.
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_bus.hpp"
@@ -29,9 +40,10 @@ namespace {
 constexpr const char *kUsage = R"(Usage: dcp-bench-checkpoint [--runs N] [--scale F] [--json FILE]
 Freeze/Thaw latencies and memory per frozen connection on our patched
 dbus-daemon (private system bus).  Latencies take 4*N trials per peer count,
-memory N runs (N >= 5, default 5).  --scale multiplies the number of
-connections frozen for the memory figure (default 1: 100); --json appends
-the figures to FILE.
+memory and load N runs each (N >= 5, default 5).  --scale multiplies the
+number of connections frozen for the memory figure (default 1: 100), of
+callers of a frozen name (1,000) and of flooding calls (20,000); --json
+appends the figures to FILE.
 )";
 
 constexpr const char *kPeerName = "org.dbuscheckpoint.BenchPeer";
@@ -268,6 +280,208 @@ void measure_memory(Report &report, const BenchOptions &options)
   report.add({"memory", "... with 1000 queued signals each", subject, "KiB", with_queue});
 }
 
+
+// ---- Load (issue 12) -------------------------------------------------
+
+constexpr const char *kNameFrozenError = "org.freedesktop.DBus.Error.NameFrozen";
+constexpr const char *kLimitsExceededError = "org.freedesktop.DBus.Error.LimitsExceeded";
+constexpr const char *kNotSupportedError = "org.freedesktop.DBus.Error.NotSupported";
+constexpr uid_t kNobody = 65534;
+
+double round_trip_ms(sd_bus *bus)
+{
+  const auto started = Clock::now();
+  bus_round_trip(bus);
+  return milliseconds_between(started, Clock::now());
+}
+
+// Answers to calls sent without waiting, by error name.
+struct Answers {
+  std::size_t total = 0;
+  std::size_t name_frozen = 0;
+  static int count(sd_bus_message *reply, void *userdata, sd_bus_error *)
+  {
+    auto &answers = *static_cast<Answers *>(userdata);
+    const sd_bus_error *error = sd_bus_message_get_error(reply);
+    answers.total++;
+    answers.name_frozen += error && std::strcmp(error->name, kNameFrozenError) == 0;
+    return 0;
+  }
+};
+
+void measure_many_callers(Report &report, const BenchOptions &options)
+{
+  const std::size_t callers_count = scaled(1000, options);
+  Samples all_answered, frozen_answers, other_round_trip;
+  for (unsigned run = 1; run <= options.runs; run++) {
+    progress("load: " + std::to_string(callers_count) + " callers, run " + std::to_string(run) + "/" +
+             std::to_string(options.runs));
+    BenchBus bus(Daemon::Ours, kManyConnections);
+    BenchPeer peer(kPeerName);
+    test::SdBus admin = test::open_system_bus();
+    test::SdBus other = test::open_system_bus();
+    const std::string id = freeze(admin.get(), kPeerName);
+    std::vector<test::SdBus> callers;
+    for (std::size_t i = 0; i < callers_count; i++)
+      callers.push_back(test::open_system_bus());
+    Answers answers;
+    std::vector<test::SdBusSlot> slots;
+    const test::MethodCall echo = echo_method(kPeerName);
+    const auto started = Clock::now();
+    for (test::SdBus &caller : callers) {
+      sd_bus_slot *slot = nullptr;
+      if (sd_bus_call_method_async(caller.get(), &slot, echo.destination.c_str(), echo.path.c_str(),
+                                   echo.interface.c_str(), echo.member.c_str(), Answers::count,
+                                   &answers, "s", "load") < 0 ||
+          sd_bus_flush(caller.get()) < 0)
+        throw std::runtime_error("cannot send a call to the frozen name");
+      slots.emplace_back(slot);
+    }
+    // The bus has 1,000 calls to answer: how long does someone else wait?
+    other_round_trip.add(round_trip_ms(other.get()));
+    const auto deadline = started + 20s;
+    while (answers.total < callers_count && Clock::now() < deadline)
+      for (test::SdBus &caller : callers)
+        while (sd_bus_process(caller.get(), nullptr) > 0) {
+        }
+    if (answers.total < callers_count)
+      throw std::runtime_error(std::to_string(callers_count - answers.total) +
+                               " callers of the frozen name got no answer in 20 s");
+    all_answered.add(milliseconds_between(started, Clock::now()));
+    frozen_answers.add(static_cast<double>(answers.name_frozen));
+    thaw(admin.get(), id);
+  }
+  const std::string subject = std::to_string(callers_count) + " callers";
+  report.add({"load", "all answered (first sent -> last answer)", subject, "ms", all_answered});
+  report.add({"load", "answers that were NameFrozen", subject, "count", frozen_answers});
+  report.add({"load", "another peer's GetId meanwhile", subject, "ms", other_round_trip});
+}
+
+// What the flooding child got back.
+struct FloodTally {
+  unsigned sent = 0;
+  unsigned limits_exceeded = 0;
+  unsigned not_supported = 0;
+  unsigned other_errors = 0;
+};
+
+int tally_error(sd_bus_message *message, void *userdata, sd_bus_error *)
+{
+  auto &tally = *static_cast<FloodTally *>(userdata);
+  const sd_bus_error *error = sd_bus_message_get_error(message);
+  if (!error)
+    return 0;
+  if (std::strcmp(error->name, kLimitsExceededError) == 0)
+    tally.limits_exceeded++;
+  else if (std::strcmp(error->name, kNotSupportedError) == 0)
+    tally.not_supported++;
+  else
+    tally.other_errors++;
+  return 0;
+}
+
+// In a forked child that became `nobody`: `count` NO_REPLY Echo calls to
+// the frozen name (each with an fd if `with_fd`), reading the errors the
+// bus sends back as it goes; the tally is written to `result_fd`.
+[[noreturn]] void flood_as_nobody(unsigned count, bool with_fd, int result_fd)
+{
+  if (setgroups(0, nullptr) != 0 || setresgid(kNobody, kNobody, kNobody) != 0 ||
+      setresuid(kNobody, kNobody, kNobody) != 0)
+    _exit(10);
+  sd_bus *raw = nullptr;
+  if (sd_bus_open_system(&raw) < 0)
+    _exit(11);
+  test::SdBus bus(raw);
+  FloodTally tally;
+  sd_bus_slot *filter = nullptr;
+  if (sd_bus_add_filter(bus.get(), &filter, tally_error, &tally) < 0)
+    _exit(12);
+  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const test::MethodCall echo = echo_method(kPeerName);
+  for (unsigned i = 0; i < count; i++) {
+    sd_bus_message *raw_message = nullptr;
+    if (sd_bus_message_new_method_call(bus.get(), &raw_message, echo.destination.c_str(),
+                                       echo.path.c_str(), echo.interface.c_str(),
+                                       echo.member.c_str()) < 0)
+      _exit(13);
+    test::SdBusMessage message(raw_message);
+    if (sd_bus_message_append(message.get(), "s", "flood") < 0 ||
+        (with_fd && sd_bus_message_append(message.get(), "h", devnull) < 0))
+      _exit(14);
+    sd_bus_message_set_expect_reply(message.get(), 0);
+    if (sd_bus_send(bus.get(), message.get(), nullptr) < 0)
+      _exit(15);
+    tally.sent++;
+    if (i % 256 == 255) {
+      sd_bus_flush(bus.get());
+      while (sd_bus_process(bus.get(), nullptr) > 0) {
+      }
+    }
+  }
+  sd_bus_flush(bus.get());
+  const auto deadline = Clock::now() + 2s;
+  while (Clock::now() < deadline)
+    if (sd_bus_process(bus.get(), nullptr) <= 0)
+      sd_bus_wait(bus.get(), 50'000);
+  sd_bus_slot_unref(filter);
+  _exit(write(result_fd, &tally, sizeof tally) == static_cast<ssize_t>(sizeof tally) ? 0 : 16);
+}
+
+void measure_flood(Report &report, const BenchOptions &options, bool with_fd)
+{
+  const unsigned count = static_cast<unsigned>(scaled(20000, options));
+  Samples rss_before, rss_after, round_trip_median, round_trip_max, limits_exceeded, not_supported;
+  for (unsigned run = 1; run <= options.runs; run++) {
+    progress(std::string("load: flood of NO_REPLY calls") + (with_fd ? " with fds" : "") + ", run " +
+             std::to_string(run) + "/" + std::to_string(options.runs));
+    BenchBus bus(Daemon::Ours, kManyConnections);
+    BenchPeer peer(kPeerName);
+    test::SdBus admin = test::open_system_bus();
+    test::SdBus other = test::open_system_bus();
+    const std::string id = freeze(admin.get(), kPeerName);
+    const pid_t daemon = bus.config().pid();
+    rss_before.add(static_cast<double>(test::resident_set_kib(daemon)));
+    int result[2];
+    if (pipe2(result, O_CLOEXEC) != 0)
+      throw std::runtime_error("pipe failed");
+    const pid_t child = fork();
+    if (child < 0)
+      throw std::runtime_error("fork failed");
+    if (child == 0) {
+      close(result[0]);
+      flood_as_nobody(count, with_fd, result[1]);
+    }
+    close(result[1]);
+    Samples during;
+    int status = 0;
+    while (waitpid(child, &status, WNOHANG) == 0) {
+      during.add(round_trip_ms(other.get()));
+      std::this_thread::sleep_for(5ms);
+    }
+    FloodTally tally;
+    const ssize_t n = read(result[0], &tally, sizeof tally);
+    close(result[0]);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n != static_cast<ssize_t>(sizeof tally))
+      throw std::runtime_error("the flooding child failed (status " + std::to_string(status) + ")");
+    rss_after.add(static_cast<double>(test::resident_set_kib(daemon)));
+    if (!during.empty()) {
+      round_trip_median.add(during.median());
+      round_trip_max.add(during.max());
+    }
+    limits_exceeded.add(tally.limits_exceeded);
+    not_supported.add(tally.not_supported);
+    thaw(admin.get(), id);
+  }
+  const std::string subject = std::to_string(count) + (with_fd ? " with fds" : " calls");
+  report.add({"flood", "daemon VmRSS before", subject, "KiB", rss_before});
+  report.add({"flood", "daemon VmRSS after", subject, "KiB", rss_after});
+  report.add({"flood", "another peer's GetId, median", subject, "ms",
+              round_trip_median});
+  report.add({"flood", "another peer's GetId, slowest", subject, "ms", round_trip_max});
+  report.add({"flood", "LimitsExceeded answers", subject, "count", limits_exceeded});
+  report.add({"flood", "NotSupported answers", subject, "count", not_supported});
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -279,7 +493,13 @@ int main(int argc, char **argv)
     for (unsigned idle_peers : kIdlePeerCounts)
       measure_latencies(report, idle_peers, 4 * options.runs);
     measure_memory(report, options);
+    measure_many_callers(report, options);
+    measure_flood(report, options, /*with_fd=*/false);
+    measure_flood(report, options, /*with_fd=*/true);
     report.print_table("Freeze / Thaw latencies (our daemon, private system bus)", "latency");
     report.print_table("Daemon memory per frozen connection", "memory");
+    report.print_table("Many callers of a frozen name (issue 12)", "load");
+    report.print_table("An unprivileged (nobody) flood of NO_REPLY calls to a frozen name (issue 12)",
+                       "flood");
   });
 }

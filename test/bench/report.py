@@ -114,6 +114,18 @@ def memory_section(figures):
               "for each.\n")
 
 
+def load_section(figures):
+    rows = [[f["what"], f["subject"], cell(f), f["unit"]]
+            for f in select(figures, "load") + select(figures, "flood")]
+    if not rows:
+        return "No load figures.\n"
+    return (markdown_table(["figure", "load", "median (min–max)", "unit"], rows)
+            + "\n\n1,000 connections each call a frozen name at once (every one must be answered, "
+              "with NameFrozen); then a process running as `nobody` sends 20,000 NO_REPLY calls "
+              "to it (with an fd each, then without), while another peer's GetId round trip is "
+              "timed every 5 ms; the daemon's VmRSS before and after.\n")
+
+
 def verdict(ratio):
     if ratio is None:
         return "–"
@@ -245,6 +257,9 @@ here) before it answers.
 ## Memory per frozen connection
 
 {memory_section(figures)}
+## Load: many callers and an unprivileged flood (issue 12)
+
+{load_section(figures)}
 ## Restore vs cold start
 
 The sd-bus sample service on our daemon's private system bus, with `--init-ms N` (it sleeps

@@ -686,3 +686,58 @@ BOOST_AUTO_TEST_CASE(dump_checks_refuse_a_session_leader_outside_the_pid_namespa
   BOOST_TEST(WEXITSTATUS(status) == 0, "exit code " << WEXITSTATUS(status) << " (see the test)");
   BOOST_TEST(static_cast<bool>(check_session_leader_visible(getpid())) == (getsid(0) != 0));
 }
+
+// What restore checks instead of sleeping after criu: will a pending signal
+// end the restored process as soon as it runs?
+BOOST_AUTO_TEST_CASE(fatal_signals_pending_reads_proc_status)
+{
+  const auto bit = [](int signal) { return std::uint64_t{1} << (signal - 1); };
+  const auto status = [](const char *pending, const char *shared, const char *blocked,
+                         const char *ignored, const char *caught) {
+    return std::string("Name:\tx\nSigQ:\t0/1\nSigPnd:\t") + pending + "\nShdPnd:\t" + shared +
+           "\nSigBlk:\t" + blocked + "\nSigIgn:\t" + ignored + "\nSigCgt:\t" + caught + "\n";
+  };
+  const char *none = "0000000000000000";
+  BOOST_TEST(fatal_signals_pending(status(none, none, none, none, none)) == 0u);
+  // SIGXFSZ (25) pending for the process, default action: it dies.
+  BOOST_TEST(fatal_signals_pending(status(none, "0000000001000000", none, none, none)) == bit(SIGXFSZ));
+  BOOST_TEST(fatal_signals_pending(status("0000000001000000", none, "0000000001000000", none, none)) == 0u,
+             "blocked");
+  BOOST_TEST(fatal_signals_pending(status(none, "0000000001000000", none, "0000000001000000", none)) == 0u,
+             "ignored");
+  BOOST_TEST(fatal_signals_pending(status(none, "0000000001000000", none, none, "0000000001000000")) == 0u,
+             "caught");
+  BOOST_TEST(fatal_signals_pending(status(none, "0000000000010000", none, none, none)) == 0u,
+             "SIGCHLD does not terminate");
+  BOOST_TEST(fatal_signals_pending(status("0000000000000100", none, "ffffffffffffffff", none, none)) ==
+                 bit(SIGKILL),
+             "SIGKILL cannot be blocked");
+}
+
+BOOST_AUTO_TEST_CASE(fatal_signals_pending_of_a_real_process)
+{
+  // A child that blocks SIGUSR1, then gets it: pending, but not fatal.
+  const pid_t child = fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, nullptr);
+    raise(SIGUSR1);
+    pause();
+    _exit(0);
+  }
+  BOOST_REQUIRE(dcp::test::wait_until(
+      [&] {
+        const std::string text = dcp::test::read_file("/proc/" + std::to_string(child) + "/status");
+        return text.find("ShdPnd:\t0000000000000200") != std::string::npos ||
+               text.find("SigPnd:\t0000000000000200") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
+  BOOST_TEST(fatal_signals_pending(child) == 0u, "blocked SIGUSR1 does not end it");
+  BOOST_TEST(fatal_signals_pending(getpid()) == 0u);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  BOOST_TEST(fatal_signals_pending(child) == 0u, "no process, nothing pending");
+}
