@@ -42,7 +42,7 @@ cleanup() {
     for _ in $(seq 200); do [ -e "/proc/$service_pid" ] || break; sleep 0.05; done
   fi
   [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  rm -rf "$dir"
+  [ -n "${DCP_DEMO_KEEP:-}" ] || rm -rf "$dir"
 }
 trap cleanup EXIT
 trap 'echo "demo FAILED at line $LINENO of $0" >&2' ERR

@@ -29,7 +29,8 @@ constexpr const char *kCriuOptions =
     "\n"
     "Before anything is frozen, `criu --version` must answer within 5 s with 4.2 or\n"
     "newer: CRIU < 4.2 hangs in every dump where hardware breakpoints are not\n"
-    "virtualized (most VMs) and cannot dump inet sockets on kernels >= 6.16.\n";
+    "virtualized (most VMs) and cannot dump inet sockets on kernels >= 6.16.\n"
+    "Its answer is kept in /run/dbus-checkpoint/criu-version for the same file.\n";
 
 constexpr std::array kSubcommands = {
     SubcommandSpec{Subcommand::Checkpoint, "checkpoint", "NAME",

@@ -10,7 +10,9 @@
 
 #include "bus-client/process_buses.hpp"
 #include "cli/child_process.hpp"
+#include "cli/criu_version_cache.hpp"
 #include "cli/files.hpp"
+#include "cli/stop_record.hpp"
 #include "criu-probe/criu_output.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -34,8 +36,12 @@ bool holds_a_plugin(const fs::path &dir)
 
 // `criu --version` answers within kCriuVersionTimeout with 4.2 or newer:
 // the version, or why this CRIU is not used.
-Result<std::string> check_criu_version(const std::string &executable)
+// What `criu --version` printed, from the cache if this executable was
+// asked before (criu_version_cache.hpp), else by running it.
+Result<std::string> criu_version_output(const std::string &executable)
 {
+  if (auto kept = cached_criu_version(stop_record_dir(), executable))
+    return *kept;
   ProgramCommand command;
   command.argv = {executable, "--version"};
   command.timeout = kCriuVersionTimeout;
@@ -46,9 +52,19 @@ Result<std::string> check_criu_version(const std::string &executable)
     return Error{"", "'" + executable + " --version' failed (" +
                          run.value().describe_end(kCriuVersionTimeout) +
                          "): this CRIU cannot be used (--criu PATH chooses another)"};
-  auto version = criu::parse_version(run.value().output);
+  if (criu::parse_version(run.value().output))
+    keep_criu_version(stop_record_dir(), executable, run.value().output);
+  return run.value().output;
+}
+
+Result<std::string> check_criu_version(const std::string &executable)
+{
+  auto output = criu_version_output(executable);
+  if (!output)
+    return output.error();
+  auto version = criu::parse_version(output.value());
   if (!version) {
-    std::string said = criu::last_lines(run.value().output, 1, "");
+    std::string said = criu::last_lines(output.value(), 1, "");
     if (!said.empty())
       said.pop_back();
     return Error{"", "'" + executable + " --version' printed no version ('" + said +

@@ -19,6 +19,7 @@
 #include "cli/json.hpp"
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
+#include "criu-probe/restore_phases.hpp"
 #include "record/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -266,6 +267,25 @@ Result<std::vector<BusConnections>> check_restore_took(const Invocation &invocat
   return buses;
 }
 
+// "  of which (criu's log): start-up 5.2, plugin load 23.6, …; criu's exec
+// and exit 40.1 ms\n" from DIR/restore.log, or "" if it has no timestamps.
+std::string restore_phases_line(const fs::path &dir, Clock::duration restore)
+{
+  auto log = read_whole_file(dir / "restore.log");
+  const std::vector<criu::Phase> phases = log ? criu::restore_phases(log.value()) : std::vector<criu::Phase>{};
+  if (phases.empty())
+    return "";
+  double logged_ms = 0;
+  for (const criu::Phase &phase : phases)
+    logged_ms += phase.ms;
+  const double outside_ms = to_milliseconds(restore) - logged_ms;
+  return "  of which (criu's log): " + criu::describe_phases(phases) +
+         (outside_ms > 0 ? "; before and after its log (exec, libraries, exit) " +
+                               format_milliseconds(outside_ms)
+                         : std::string()) +
+         "\n";
+}
+
 struct RestoreTimes {
   Clock::duration wait{}, restore{}, thaw{}, total{};
 };
@@ -295,7 +315,7 @@ void print_restore(const Output &output, const CheckpointManifest &manifest, con
                 << dir.string() << "\n"
                 << "waited " << format_milliseconds(times.wait) << " for its pids to be free\n"
                 << "restored by criu in " << format_milliseconds(times.restore) << "\n"
-                << "thawed " << count_connections(connections.size()) << " in "
+                << restore_phases_line(dir, times.restore) << "thawed " << count_connections(connections.size()) << " in "
                 << format_milliseconds(times.thaw) << (connections.empty() ? "\n" : ":\n")
                 << connection_table(connections) << "done in "
                 << format_milliseconds(times.total) << " (wait "

@@ -111,23 +111,21 @@ Status known_checkpoint_id(const std::string &bus_path, const std::string &recor
   return {};
 }
 
-Status reattach(const std::string &bus_path, const std::string &record_bytes,
-                raw_bus::UniqueFd &socket_out)
+// Reattach `checkpoint_id` on a new socket to the bus: the socket, once the
+// bus answered.  `unknown_out`: the bus answered that it holds no such
+// checkpoint (InvalidArgs), so the caller may Import the record first.
+Status send_reattach(const std::string &bus_path, const std::string &checkpoint_id,
+                     const DcpRecord *record, raw_bus::Deadline deadline,
+                     raw_bus::UniqueFd &socket_out, bool &unknown_out)
 {
-  Record record;
-  if (Status s = parse_record(record_bytes, record); !s)
-    return s;
-  const raw_bus::Deadline deadline = Clock::now() + kReattachTimeout;
-  std::string checkpoint_id;
-  if (Status s = known_checkpoint_id(bus_path, record_bytes, record.get(), deadline, checkpoint_id); !s)
-    return s;
+  unknown_out = false;
   const void *unread = nullptr;
   std::size_t n_unread = 0;
-  dcp_record_get_unread_by_client(record.get(), &unread, &n_unread);
+  dcp_record_get_unread_by_client(record, &unread, &n_unread);
   // the record's secret: only who holds the images may reattach
   raw_bus::Message call = raw_bus::new_reattach_call(
       checkpoint_id, std::string_view(static_cast<const char *>(unread), n_unread),
-      dcp_record_get_reattach_secret(record.get()));
+      dcp_record_get_reattach_secret(record));
   if (!call)
     return raw_bus::failure(ENOMEM, "cannot build the Reattach call");
   std::string call_bytes;
@@ -149,10 +147,35 @@ Status reattach(const std::string &bus_path, const std::string &record_bytes,
     s = raw_bus::demarshal(reply_bytes, reply);
   if (s)
     s = raw_bus::check_method_return(reply.get(), kReattachSerial);
-  if (!s)
+  if (!s) {
+    unknown_out = reply && dbus_message_is_error(reply.get(), DBUS_ERROR_INVALID_ARGS);
     return raw_bus::failure(s.code.value(), "Reattach " + checkpoint_id + ": " + s.what);
+  }
   socket_out = std::move(socket);
   return {};
+}
+
+// Reattach first: the bus that froze the connection knows it (the common
+// case costs one connection and one call).  Only a bus that does not (it
+// restarted without the record, or this is another host) gets the record
+// Imported, then the Reattach again.
+Status reattach(const std::string &bus_path, const std::string &record_bytes,
+                raw_bus::UniqueFd &socket_out)
+{
+  Record record;
+  if (Status s = parse_record(record_bytes, record); !s)
+    return s;
+  const raw_bus::Deadline deadline = Clock::now() + kReattachTimeout;
+  bool unknown = false;
+  Status s = send_reattach(bus_path, dcp_record_get_checkpoint_id(record.get()), record.get(), deadline,
+                           socket_out, unknown);
+  if (s || !unknown)
+    return s;
+  std::string checkpoint_id;
+  if (Status known = known_checkpoint_id(bus_path, record_bytes, record.get(), deadline, checkpoint_id);
+      !known)
+    return known;
+  return send_reattach(bus_path, checkpoint_id, record.get(), deadline, socket_out, unknown);
 }
 
 } // namespace

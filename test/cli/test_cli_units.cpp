@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/arguments.hpp"
+#include "cli/criu_version_cache.hpp"
 #include "cli/child_process.hpp"
 #include "cli/dump_checks.hpp"
 #include "cli/files.hpp"
@@ -740,4 +741,27 @@ BOOST_AUTO_TEST_CASE(fatal_signals_pending_of_a_real_process)
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
   BOOST_TEST(fatal_signals_pending(child) == 0u, "no process, nothing pending");
+}
+
+// The kept answer of `criu --version`: only for the same executable file.
+BOOST_AUTO_TEST_CASE(criu_version_cache_is_per_executable_file)
+{
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("dcp-criu-version-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const fs::path run_dir = dir / "run";
+  const fs::path criu = dir / "criu";
+  fs::create_directories(dir);
+  std::ofstream(criu) << "#!/bin/sh\necho Version: 4.2.1\n";
+  BOOST_TEST(!cached_criu_version(run_dir, criu).has_value(), "nothing kept yet");
+  keep_criu_version(run_dir, criu, "Version: 4.2.1\n");
+  BOOST_TEST(((fs::status(run_dir).permissions() & fs::perms::all) == fs::perms::owner_all));
+  BOOST_TEST(cached_criu_version(run_dir, criu).value_or("") == "Version: 4.2.1\n");
+  BOOST_TEST(!cached_criu_version(run_dir, dir / "other-criu").has_value(), "another path");
+  std::ofstream(criu, std::ios::app) << "# rebuilt\n";
+  BOOST_TEST(!cached_criu_version(run_dir, criu).has_value(), "the file changed: asked again");
+  keep_criu_version(run_dir, criu, "Version: 4.2.2\n");
+  fs::permissions(run_dir, fs::perms::others_write, fs::perm_options::add);
+  BOOST_TEST(!cached_criu_version(run_dir, criu).has_value(), "an untrusted directory is not read");
+  fs::remove_all(dir);
 }
