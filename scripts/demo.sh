@@ -6,7 +6,8 @@
 #   sample service counts → dbus-checkpoint checkpoint → callers get
 #   NameFrozen, a peer sees NameFrozen → dbus-checkpoint restore → the peer
 #   sees NameThawed → the counter continues where it stopped.
-# Every process it starts is stopped on exit, also when a step fails.
+# Every process it starts is stopped on exit, also when a step fails; its
+# temporary directory (images, logs) is removed unless DCP_DEMO_KEEP is set.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${DCP_BUILD_DIR:-$top/build}

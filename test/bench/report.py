@@ -147,8 +147,16 @@ def restore_section(figures, notes):
     rows.append(["verdict"] + [verdict(find(restore, "cold / restore", s)) for s in scenarios])
     step_rows = [[f"{what} ({next(f['unit'] for f in steps if f['what'] == what)})"]
                  + [cell(find(steps, what, s)) for s in scenarios] for what in ordered_whats(steps)]
+    phases = select(figures, "restore-phases")
+    phase_rows = [[what] + [cell(find(phases, what, s)) for s in scenarios]
+                  for what in ordered_whats(phases)]
+    phase_table = ("\nWhere `criu restore -d -v4` spends its time (ms), from its log's timestamps "
+                   "(`checkpoint/criu-probe/restore_phases`; the same breakdown "
+                   "`dbus-checkpoint restore` prints):\n\n"
+                   + markdown_table(["ms, median (min–max)"] + scenarios, phase_rows) + "\n"
+                   if phase_rows else "")
     return (markdown_table(header, rows) + "\n\n" + "\n".join(lines) + "\nThe steps:\n\n"
-            + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n")
+            + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n" + phase_table)
 
 
 def wayland_section(figures):
