@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # check-series.sh [--fresh] [--keep] [--scratch DIR] [--build BUILD_DIR]
 #
-# Proves that every prefix of bus-patches/ builds and passes upstream's own
-# suite: the pinned tarball is unpacked as a git repository with the series
-# applied by `git am` (patch-workspace.sh init), then each commit is checked
+# Proves that every prefix of bus-patches/series builds and passes upstream's
+# own suite: the pinned tarball is unpacked as a git repository with the
+# series applied by `git am` (patch-workspace.sh init), then each commit is checked
 # out in turn, built with the options of our build (BUILD_DIR's
 # daemon/meson-options.txt, written by daemon/CMakeLists.txt) against our
 # library (BUILD_DIR's daemon/pkgconfig), and `meson test` runs.  One line
@@ -55,7 +55,7 @@ if ! DBUS_TARBALL=${DBUS_TARBALL:-$build/downloads/dbus_1.16.2.orig.tar.xz} \
   exit 1
 fi
 mapfile -t commits < <(git -C "$src" rev-list --reverse upstream..HEAD)
-patches=("$top"/bus-patches/*.patch)
+mapfile -t patches < <("$top/daemon/series.sh" "$top/bus-patches")
 
 # setup_and_build EXTRA_OPTIONS...: configure (once, or every time with
 # --fresh) and build; output in $log.
