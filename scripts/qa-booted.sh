@@ -17,13 +17,13 @@
 #    - dbus-daemon --version names dbus-checkpoint, dbus.service is active,
 #      busctl and dbus-send work, the package's files are as they must be;
 #    - our sd-bus sample service (build/test/services), a unit started by
-#      systemd as root, and avahi-daemon (where this machine gives root
-#      CAP_SYS_RESOURCE) are checkpointed with CRIU, callers get NameFrozen,
+#      systemd as root, is checkpointed with CRIU, callers get NameFrozen,
 #      they are restored and answer from the same unique name and pid, with
 #      their state; a checkpoint pending across a reboot comes back from
 #      /var/lib/dbus/checkpoint (callers get NameFrozen during the boot);
-#    - accounts-daemon (sandboxed: its own mount namespace) cannot be
-#      checkpointed yet: the refusal leaves it running and answering;
+#    - avahi-daemon (its output goes to the journal) and accounts-daemon
+#      (sandboxed: its own mount namespace) cannot be checkpointed yet: the
+#      refusal leaves them running and answering;
 # 5. apt puts Debian's dbus and dbus-daemon back, the container reboots on
 #    them, and powers off cleanly.
 # Every step prints its time; any failed check stops the run (exit 1) with
@@ -223,8 +223,6 @@ checkpoint_refused() {
     busctl --system call org.freedesktop.DBus /org/freedesktop/DBus \
     org.freedesktop.DBus.Checkpoint ListFrozen
 }
-# has_capability NUMBER: this process has capability NUMBER (effective).
-has_capability() { (( (0x$(awk '/^CapEff:/ { print $2 }' /proc/self/status) >> $1) & 1 )); }
 
 step "packages (./scripts/package.sh)"
 if [ "$build_packages" = yes ]; then
@@ -370,17 +368,15 @@ printf 'qa:    NOT CHECKED: at boot systemd started dcp-sample.service again: %s
 expect "dbus-checkpoint discard" '.' sh -c "dbus-checkpoint discard $pending_id 2>&1"
 
 avahi_call=(org.freedesktop.Avahi / org.freedesktop.Avahi.Server GetVersionString)
-# CRIU reads a dumped task's rlimits with prlimit(2): for a task of another
-# user (avahi) that needs CAP_SYS_RESOURCE (24), which some machines
-# withhold from root (and so from the container).
-if has_capability 24; then
-  step "checkpoint and restore avahi-daemon (user avahi, inet sockets)"
-  checkpoint_restore avahi-daemon org.freedesktop.Avahi "${avahi_call[@]}"
-else
-  step "avahi-daemon: this machine withholds CAP_SYS_RESOURCE, so CRIU cannot dump it"
-  checkpoint_refused avahi-daemon org.freedesktop.Avahi "Can't get rlimit|reads its resource limits with prlimit\(2\).*nothing was frozen" \
-    "no CAP_SYS_RESOURCE on this machine" "${avahi_call[@]}"
-fi
+# avahi-daemon runs as user avahi: our CRIU reads its rlimits from
+# /proc/PID/limits where root lacks CAP_SYS_RESOURCE (criu-patches/0002),
+# so that no longer stops it.  Known gap: its unit's stdout and stderr are
+# the journal's stream socket, which CRIU refuses ("External socket is
+# used").  When that starts to work, this check fails and becomes
+# checkpoint_restore.
+step "avahi-daemon (unit logging to the journal): checkpoint refused, service unharmed"
+checkpoint_refused avahi-daemon org.freedesktop.Avahi "External socket is used" \
+  "the journal's stream socket" "${avahi_call[@]}"
 
 # Known gap: accounts-daemon runs sandboxed (ProtectSystem=strict,
 # PrivateNetwork=...: its own mount and network namespaces), and CRIU 4.2.1
@@ -389,7 +385,7 @@ fi
 # and becomes checkpoint_restore.
 step "accounts-daemon (sandboxed unit): checkpoint refused, service unharmed"
 checkpoint_refused accounts-daemon org.freedesktop.Accounts \
-  "unreachable sharing|Can't get rlimit|reads its resource limits with prlimit\\(2\\)" "own mount namespace" \
+  "unreachable sharing" "own mount namespace" \
   org.freedesktop.Accounts /org/freedesktop/Accounts org.freedesktop.DBus.Properties \
   Get ss org.freedesktop.Accounts DaemonVersion
 

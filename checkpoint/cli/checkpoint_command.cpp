@@ -43,7 +43,8 @@ Result<fs::path> prepare_images_dir(const std::string &images_dir)
 }
 
 // The process to dump: NAME's owner or --pid; with its descendants.
-Result<std::vector<ProcessInfo>> tree_to_dump(CheckpointBus &bus, const Invocation &invocation)
+Result<std::vector<ProcessInfo>> tree_to_dump(CheckpointBus &bus, const Invocation &invocation,
+                                              const CriuSetup &setup)
 {
   pid_t root = invocation.pid;
   if (!invocation.target.empty()) {
@@ -62,7 +63,8 @@ Result<std::vector<ProcessInfo>> tree_to_dump(CheckpointBus &bus, const Invocati
   for (const ProcessInfo &process : tree.value())
     if (process.id.pid == ::getpid())
       return Error{"", "pid " + std::to_string(root) + " is an ancestor of dbus-checkpoint itself"};
-  if (auto dumpable = check_criu_can_dump(tree.value()); !dumpable)
+  if (auto dumpable = check_criu_can_dump(tree.value(), criu_abilities(setup.patch_features));
+      !dumpable)
     return Error{"", dumpable.error().message + "; nothing was frozen"};
   return tree;
 }
@@ -267,7 +269,7 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   auto bus = CheckpointBus::connect(invocation.bus);
   if (!bus)
     return fail(bus.error());
-  auto tree = tree_to_dump(bus.value(), invocation);
+  auto tree = tree_to_dump(bus.value(), invocation, setup.value());
   if (!tree)
     return fail(tree.error());
   auto dir = prepare_images_dir(invocation.images_dir);

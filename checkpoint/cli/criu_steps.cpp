@@ -34,8 +34,11 @@ bool holds_a_plugin(const fs::path &dir)
   return false;
 }
 
-// `criu --version` answers within kCriuVersionTimeout with 4.2 or newer:
-// the version, or why this CRIU is not used.
+struct CriuVersion {
+  std::string version;
+  std::vector<std::string> patch_features;
+};
+
 // What `criu --version` printed, from the cache if this executable was
 // asked before (criu_version_cache.hpp), else by running it.
 Result<std::string> criu_version_output(const std::string &executable)
@@ -57,7 +60,9 @@ Result<std::string> criu_version_output(const std::string &executable)
   return run.value().output;
 }
 
-Result<std::string> check_criu_version(const std::string &executable)
+// `criu --version` answers within kCriuVersionTimeout with 4.2 or newer:
+// the version and what our patches changed, or why this CRIU is not used.
+Result<CriuVersion> check_criu_version(const std::string &executable)
 {
   auto output = criu_version_output(executable);
   if (!output)
@@ -72,7 +77,7 @@ Result<std::string> check_criu_version(const std::string &executable)
   }
   if (std::string too_old = criu::why_too_old(*version); !too_old.empty())
     return Error{"", executable + ": " + too_old + "; give --criu PATH with CRIU >= 4.2"};
-  return version->str();
+  return CriuVersion{version->str(), criu::parse_patch_features(output.value())};
 }
 
 std::string join(const std::vector<std::string> &items, const char *separator)
@@ -103,7 +108,8 @@ Result<CriuSetup> check_criu_setup(const std::string &executable, const std::str
   auto version = check_criu_version(executable);
   if (!version)
     return version.error();
-  return CriuSetup{executable, plugins.lexically_normal(), bus, timeout, version.value()};
+  return CriuSetup{executable, plugins.lexically_normal(), bus, timeout, version.value().version,
+                   version.value().patch_features};
 }
 
 std::string bus_address_in_use(const bus_client::BusAddress &bus)

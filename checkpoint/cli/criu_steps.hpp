@@ -18,6 +18,9 @@ struct CriuSetup {
   bus_client::BusAddress bus;         // given to the plugin as DBUS_SYSTEM_BUS_ADDRESS
   std::chrono::seconds timeout{120};  // --criu-timeout: each criu run is killed after it
   std::string version;                // what `criu --version` said, e.g. "4.2.1"
+  // What our criu-patches/ changed in it ("Patches: dbus-checkpoint ..."
+  // in `criu --version`): none for an upstream CRIU.
+  std::vector<std::string> patch_features;
   // Other buses of the checkpoint (a session bus): the plugin may reattach
   // to their sockets too (DBUS_CHECKPOINT_BUS_SOCKETS).
   std::vector<std::string> other_bus_addresses;

@@ -24,6 +24,30 @@ bus_client::Result<ProcessCredentials> parse_credentials(const std::string &stat
 // CAP_SYS_RESOURCE in a "CapEff:\t<hex>" line of /proc/self/status text.
 bool has_sys_resource(const std::string &status_text);
 
+// What the CRIU in use dumps beyond an upstream CRIU: our criu-patches/,
+// named in `criu --version` ("Patches: dbus-checkpoint WORD...").
+struct CriuAbilities {
+  // 0002: a task's rlimits are read from /proc/PID/limits when prlimit(2)
+  // is refused (another user's task without CAP_SYS_RESOURCE); its restore
+  // fails on a hard limit above criu's own without the capability.
+  bool rlimits_from_proc = false;
+  // 0003: the cgroups of a task in criu's cgroup namespace are read from
+  // /proc/PID/cgroup, not by the parasite (which needs /proc in the task's
+  // root).
+  bool cgroups_from_proc = false;
+};
+CriuAbilities criu_abilities(const std::vector<std::string> &patch_features);
+
+// One row of /proc/PID/limits ("Max open files  1024  524288  files").
+struct ResourceLimit {
+  std::string name;  // "Max open files"
+  std::uint64_t soft = 0, hard = 0;  // kUnlimited for "unlimited"
+};
+inline constexpr std::uint64_t kUnlimited = ~std::uint64_t{0};
+
+// Every row of /proc/PID/limits text, in the kernel's order (RLIMIT_*).
+bus_client::Result<std::vector<ResourceLimit>> parse_limits(const std::string &limits_text);
+
 // Refuses when the session leader of `pid` is outside our pid namespace
 // (getsid() is 0): criu dump fails on such a task ("A session leader of …
 // is outside of its pid namespace").
@@ -31,13 +55,19 @@ bus_client::Result<void> check_session_leader_visible(pid_t pid);
 
 // Refuses, naming the process and what to do, when
 // - its session's leader is outside our pid namespace (see above);
-// - CRIU could not read its rlimits: criu dump reads them with prlimit(2),
-//   which the kernel allows on a process of other credentials only with
-//   CAP_SYS_RESOURCE (a container may not grant it: then no service that
-//   dropped to its own user can be dumped);
+// - without CAP_SYS_RESOURCE (a container may not grant it):
+//   - an upstream CRIU could not read its rlimits: prlimit(2) on a process
+//     of other credentials needs the capability (then no service that
+//     dropped to its own user can be dumped);
+//   - with rlimits_from_proc, criu restore could not give it back a hard
+//     limit above our own (the restoring criu inherits ours): raising a
+//     hard limit needs the capability;
 // - its root directory (a chroot) has no /proc and CRIU's parasite cannot
 //   make one there: it needs /proc inside the task's root (rtkit-daemon
-//   chroots into /proc itself unless started with --no-chroot).
-bus_client::Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree);
+//   chroots into /proc itself unless started with --no-chroot) -- unless
+//   with cgroups_from_proc the task shares our cgroup and pid namespaces,
+//   so that the parasite does not look there.
+bus_client::Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree,
+                                             const CriuAbilities &abilities);
 
 } // namespace dbus_checkpoint::cli

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dbus_checkpoint::criu {
 
@@ -26,6 +27,19 @@ inline constexpr Version kMinimumVersion{4, 2, 0};
 
 // The version in `criu --version`'s output ("Version: 4.2.1"), if any.
 std::optional<Version> parse_version(const std::string &output);
+
+// What our criu-patches/ changed in this CRIU: the words after
+// "Patches: dbus-checkpoint" in `criu --version`'s output (patch 0004); none
+// for a CRIU without our patches.
+std::vector<std::string> parse_patch_features(const std::string &output);
+
+// Patch 0002: criu dump reads a task's rlimits from /proc/PID/limits when
+// prlimit(2) is refused (another user's task without CAP_SYS_RESOURCE).
+inline constexpr const char *kRlimitsFromProc = "rlimits-from-proc";
+// Patch 0003: criu dump reads the cgroups of a task in its own cgroup
+// namespace from /proc/PID/cgroup, not through the parasite (which needs a
+// /proc inside the task's root: a chrooted daemon has none).
+inline constexpr const char *kCgroupsFromProc = "cgroups-from-proc";
 
 // Why a CRIU of this version is not good enough, or "" when it is.
 std::string why_too_old(const Version &version);

@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <functional>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -643,6 +645,18 @@ BOOST_AUTO_TEST_CASE(dump_checks_read_proc_status)
   BOOST_TEST(!has_sys_resource("Name:\tno capabilities line\n"));
 }
 
+const CriuAbilities kUpstreamCriu{};
+const CriuAbilities kOurCriu = criu_abilities({"rlimits-from-proc", "cgroups-from-proc"});
+
+BOOST_AUTO_TEST_CASE(dump_checks_know_our_patched_criu)
+{
+  BOOST_TEST(kOurCriu.rlimits_from_proc);
+  BOOST_TEST(kOurCriu.cgroups_from_proc);
+  BOOST_TEST(!criu_abilities({}).rlimits_from_proc);
+  BOOST_TEST(!criu_abilities({"cgroups-from-proc"}).rlimits_from_proc);
+  BOOST_TEST(!criu_abilities({"rlimits-from-proc"}).cgroups_from_proc);
+}
+
 BOOST_AUTO_TEST_CASE(dump_checks_accept_a_child_of_ours)
 {
   dcp::test::ChildProcess child({"sleep", "30"}, "/dev/null", /*new_session=*/true);
@@ -650,8 +664,206 @@ BOOST_AUTO_TEST_CASE(dump_checks_accept_a_child_of_ours)
                                       std::chrono::seconds(5)));  // past its setsid and exec
   auto tree = process_tree(child.pid());
   BOOST_REQUIRE(tree);
-  auto checked = check_criu_can_dump(tree.value());
-  BOOST_TEST(static_cast<bool>(checked), (checked ? "" : checked.error().message));
+  for (const CriuAbilities &abilities : {kUpstreamCriu, kOurCriu}) {
+    auto checked = check_criu_can_dump(tree.value(), abilities);
+    BOOST_TEST(static_cast<bool>(checked), (checked ? "" : checked.error().message));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(dump_checks_read_proc_limits)
+{
+  const std::string text =
+      "Limit                     Soft Limit           Hard Limit           Units     \n"
+      "Max cpu time              unlimited            unlimited            seconds   \n"
+      "Max file size             0                    unlimited            bytes     \n"
+      "Max stack size            8388608              unlimited            bytes     \n"
+      "Max open files            768                  524288               files     \n"
+      "Max nice priority         0                    0                    \n"
+      "Max realtime timeout      unlimited            unlimited            us        \n";
+  auto limits = parse_limits(text);
+  BOOST_REQUIRE_MESSAGE(limits, (limits ? "" : limits.error().message));
+  BOOST_REQUIRE_EQUAL(limits.value().size(), 6u);
+  BOOST_TEST(limits.value()[0].name == "Max cpu time");
+  BOOST_TEST(limits.value()[0].soft == kUnlimited);
+  BOOST_TEST(limits.value()[1].soft == 0u);
+  BOOST_TEST(limits.value()[3].name == "Max open files");
+  BOOST_TEST(limits.value()[3].soft == 768u);
+  BOOST_TEST(limits.value()[3].hard == 524288u);
+  BOOST_TEST(limits.value()[4].name == "Max nice priority", "a row without units");
+  BOOST_TEST(limits.value()[5].hard == kUnlimited);
+  BOOST_TEST(!parse_limits(""));
+  BOOST_TEST(!parse_limits("Max cpu time              unlimited            unlimited            seconds\n"),
+             "no header");
+  BOOST_TEST(!parse_limits(text + "Max open files            many                 1                    files\n"));
+  BOOST_TEST(!parse_limits(text + "Max open files            1\n"), "no hard limit");
+  auto own = read_whole_file("/proc/self/limits");
+  BOOST_REQUIRE(own);
+  auto own_limits = parse_limits(own.value());
+  BOOST_REQUIRE_MESSAGE(own_limits, (own_limits ? "" : own_limits.error().message));
+  BOOST_TEST(own_limits.value().size() == 16u, "RLIM_NLIMITS rows");
+  struct rlimit nofile{};
+  BOOST_REQUIRE_EQUAL(getrlimit(RLIMIT_NOFILE, &nofile), 0);
+  BOOST_TEST(own_limits.value()[RLIMIT_NOFILE].name == "Max open files");
+  BOOST_TEST(own_limits.value()[RLIMIT_NOFILE].hard == nofile.rlim_max);
+}
+
+// Runs `check` in a child process (which may change its own limits or
+// credentials first) and returns what it said: "" when the check passed.
+std::string in_child(const std::function<std::string()> &check)
+{
+  int pipe_fds[2];
+  BOOST_REQUIRE_EQUAL(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    close(pipe_fds[0]);
+    const std::string said = check();
+    const bool written = write(pipe_fds[1], said.data(), said.size()) == static_cast<ssize_t>(said.size());
+    _exit(written ? 0 : 1);
+  }
+  close(pipe_fds[1]);
+  std::string said;
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    said.append(buffer, static_cast<std::size_t>(n));
+  close(pipe_fds[0]);
+  int status = 0;
+  BOOST_REQUIRE_EQUAL(waitpid(child, &status, 0), child);
+  BOOST_REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  return said;
+}
+
+std::string check_tree(pid_t pid, const CriuAbilities &abilities)
+{
+  auto tree = process_tree(pid);
+  if (!tree)
+    return "no tree: " + tree.error().message;
+  auto checked = check_criu_can_dump(tree.value(), abilities);
+  return checked ? "" : checked.error().message;
+}
+
+bool we_have_sys_resource()
+{
+  auto status = read_whole_file("/proc/self/status");
+  BOOST_REQUIRE(status);
+  return has_sys_resource(status.value());
+}
+
+// A child in a session of its own that switched to uid and gid 65534
+// (after a chroot into `root`, if given) and waits; killed when this goes.
+class NobodyProcess {
+ public:
+  explicit NobodyProcess(const std::filesystem::path &root = {}) : pid_(fork())
+  {
+    BOOST_REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      if (setsid() < 0 || (!root.empty() && (chroot(root.c_str()) != 0 || chdir("/") != 0)) ||
+          setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+        _exit(1);
+      pause();
+      _exit(0);
+    }
+    const bool switched = dcp::test::wait_until(
+        [&] {
+          auto status = read_whole_file("/proc/" + std::to_string(pid_) + "/status");
+          return status && status.value().find("Uid:\t65534") != std::string::npos;
+        },
+        5s);
+    if (!switched)
+      stop();
+    BOOST_REQUIRE_MESSAGE(switched, "the child did not become uid 65534");
+  }
+  NobodyProcess(const NobodyProcess &) = delete;
+  NobodyProcess &operator=(const NobodyProcess &) = delete;
+  ~NobodyProcess() { stop(); }
+
+  pid_t pid() const { return pid_; }
+  void stop()
+  {
+    if (pid_ <= 0)
+      return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = 0;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// A process of another user: an upstream CRIU cannot read its rlimits
+// without CAP_SYS_RESOURCE (prlimit), so checkpoint refuses it before the
+// freeze; our patched CRIU reads them from /proc/PID/limits.
+BOOST_AUTO_TEST_CASE(dump_checks_another_users_process)
+{
+  BOOST_TEST_REQUIRE(geteuid() == 0u, "needs root, to start a process of another user");
+  NobodyProcess nobody;
+  const pid_t child = nobody.pid();
+  const std::string upstream = check_tree(child, kUpstreamCriu);
+  const std::string patched = check_tree(child, kOurCriu);
+  if (we_have_sys_resource()) {
+    BOOST_TEST(upstream == "");
+  } else {
+    BOOST_TEST(upstream.find("runs as uid 65534") != std::string::npos, upstream);
+    BOOST_TEST(upstream.find("only with CAP_SYS_RESOURCE, and this process lacks it") != std::string::npos,
+               upstream);
+    BOOST_TEST(upstream.find("use the CRIU built with dbus-checkpoint") != std::string::npos, upstream);
+  }
+  BOOST_TEST(patched == "");
+}
+
+// A process of another user chrooted where there is no /proc (avahi-daemon
+// in /etc/avahi): an upstream CRIU's parasite would need /proc there for
+// its cgroups and cannot mount one; ours reads them from /proc/PID/cgroup.
+BOOST_AUTO_TEST_CASE(dump_checks_a_chrooted_process_without_proc)
+{
+  BOOST_TEST_REQUIRE(geteuid() == 0u, "needs root, to chroot and start a process of another user");
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("dcp-chroot-" + std::to_string(getpid()));
+  std::filesystem::create_directories(root);
+  NobodyProcess nobody(root);
+  const pid_t child = nobody.pid();
+  const std::string without_0003 = check_tree(child, {.rlimits_from_proc = true});
+  const std::string ours = check_tree(child, kOurCriu);
+  nobody.stop();
+  std::filesystem::remove(root);
+  BOOST_TEST(without_0003.find("has " + root.string() + " as its root directory, which has no /proc") !=
+                 std::string::npos,
+             without_0003);
+  BOOST_TEST(ours == "");
+}
+
+// Our patched criu restore fails on a hard limit above its own without
+// CAP_SYS_RESOURCE: checkpoint refuses such a process while it still runs.
+// Here a child of ours with a lowered hard RLIMIT_NOFILE checks a sleep
+// that kept the higher one.
+BOOST_AUTO_TEST_CASE(dump_checks_a_hard_limit_restore_could_not_give_back)
+{
+  dcp::test::ChildProcess sleeper({"sleep", "30"}, "/dev/null", /*new_session=*/true);
+  BOOST_REQUIRE(dcp::test::wait_until([&] { return process_name(sleeper.pid()) == "sleep"; }, 5s));
+  struct rlimit nofile{};
+  BOOST_REQUIRE_EQUAL(getrlimit(RLIMIT_NOFILE, &nofile), 0);
+  BOOST_REQUIRE(nofile.rlim_max > 64);
+  const rlim_t lowered = nofile.rlim_max - 1;
+  const auto lowered_then = [&](const CriuAbilities &abilities) {
+    return in_child([&] {
+      struct rlimit lower{std::min(nofile.rlim_cur, lowered), lowered};
+      if (setrlimit(RLIMIT_NOFILE, &lower) != 0)
+        return std::string("setrlimit failed");
+      return check_tree(sleeper.pid(), abilities);
+    });
+  };
+  const std::string patched = lowered_then(kOurCriu);
+  if (we_have_sys_resource()) {
+    BOOST_TEST(patched == "");
+  } else {
+    const std::string expected = "has a hard limit 'Max open files' of " + std::to_string(nofile.rlim_max) +
+                                 ", above this process's " + std::to_string(lowered);
+    BOOST_TEST(patched.find(expected) != std::string::npos, patched);
+    BOOST_TEST(patched.find("could give it back only with CAP_SYS_RESOURCE") != std::string::npos, patched);
+  }
+  BOOST_TEST(lowered_then(kUpstreamCriu) == "", "upstream CRIU restores it with lower limits");
+  BOOST_TEST(check_tree(sleeper.pid(), kOurCriu) == "", "same limits");
 }
 
 // A process whose session's leader is in an ancestor pid namespace (here:

@@ -26,6 +26,20 @@ BOOST_AUTO_TEST_CASE(versions)
   BOOST_TEST(!parse_version(""));
 }
 
+// criu-patches/0003: `criu --version` names what our patches changed.
+BOOST_AUTO_TEST_CASE(patch_features)
+{
+  using Words = std::vector<std::string>;
+  BOOST_TEST(parse_patch_features("Version: 4.2.1\nPatches: dbus-checkpoint rlimits-from-proc\n") ==
+             Words{kRlimitsFromProc});
+  BOOST_TEST(parse_patch_features("Version: 4.2.1\nGitID: v4.2.1\nPatches: dbus-checkpoint a b\n") ==
+             (Words{"a", "b"}));
+  BOOST_TEST(parse_patch_features("Version: 4.2.1\nGitID: v4.2.1\n").empty(), "upstream CRIU");
+  BOOST_TEST(parse_patch_features("Version: 4.2.1\nPatches: someone-else rlimits-from-proc\n").empty());
+  BOOST_TEST(parse_patch_features("Version: 4.2.1\nPatches: dbus-checkpoint\n").empty());
+  BOOST_TEST(parse_patch_features("").empty());
+}
+
 BOOST_AUTO_TEST_CASE(log_tails)
 {
   BOOST_TEST(last_lines("a\nb\nc\n", 2, "> ") == "> b\n> c\n");
