@@ -1,5 +1,5 @@
-// Reattach (bus-patches 0008, 0009), played the way the CRIU plugin plays
-// it but with bare sockets: a client's connection is frozen, its socket
+// Reattach (bus-patches take-over-socket, reattach), played the way the
+// CRIU plugin plays it but with bare sockets: a client's connection is frozen, its socket
 // closes (as `criu dump` closes it), and a new socket that says Reattach
 // instead of Hello continues the same connection — unique name, names,
 // match rules — with the bytes it had not read sent again first, then the

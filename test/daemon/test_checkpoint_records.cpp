@@ -1,4 +1,5 @@
-// Records of frozen connections outlive the bus (bus-patches 0006, 0007):
+// Records of frozen connections outlive the bus (bus-patches
+// adopt-authenticated-connection, restore-frozen-connections):
 // a daemon killed with SIGKILL and started again with the same checkpoint
 // directory gives every frozen connection back, detached, under the same
 // unique name and names; Import adopts a record from bytes and refuses a

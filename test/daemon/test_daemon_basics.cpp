@@ -121,8 +121,8 @@ BOOST_FIXTURE_TEST_CASE(system_policy_is_enforced, BusFixture)
              monitor_as_nobody.describe());
 }
 
-// Each bus start numbers unique names from a random :1.N (bus-patches
-// 0012), so that a frozen connection restored from another bus under its
+// Each bus start numbers unique names from a random :1.N (bus-patch
+// random-unique-names), so that a frozen connection restored from another bus under its
 // own unique name does not find it taken.
 BOOST_FIXTURE_TEST_CASE(unique_names_start_at_a_random_number, BusFixture)
 {
