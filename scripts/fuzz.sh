@@ -59,7 +59,9 @@ run_one() {
   # The daemon is not instrumented, so fuzz_import sees no coverage of its
   # own: it also replays what fuzz_record_abi found in the same parser.
   [ "$t" = fuzz_import ] && [ -d "$work/corpus/fuzz_record_abi" ] && corpora+=("$work/corpus/fuzz_record_abi")
-  "$fuzz_dir/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # -timeout: an input slower than 25 s is a hang (it is ms, not s, here;
+  # 10 s was reached once by a run at nice 19 on a loaded machine).
+  "$fuzz_dir/$t" "${limit[@]}" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/$t-" "${corpora[@]}" >"$log" 2>&1 || rc=$?
   local execs speed done_line cov ft
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
