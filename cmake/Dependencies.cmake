@@ -44,6 +44,12 @@ pkg_get_variable(WAYLAND_PROTOCOLS_DIR wayland-protocols pkgdatadir)
 dcp_require_program(WAYLAND_SCANNER_EXECUTABLE wayland-scanner libwayland-bin)
 dcp_require_pkg(LIBPNG libpng libpng-dev)
 
+# The CLI's --json output and its files (dbus-checkpoint.json).
+find_package(nlohmann_json 3.10 QUIET)
+if(NOT nlohmann_json_FOUND)
+  message(FATAL_ERROR "nlohmann-json not found: run scripts/install-deps.sh (Debian package nlohmann-json3-dev)")
+endif()
+
 find_package(Boost 1.74 COMPONENTS unit_test_framework)
 if(NOT Boost_UNIT_TEST_FRAMEWORK_FOUND)
   message(FATAL_ERROR "Boost.Test not found: run scripts/install-deps.sh (Debian package libboost-test-dev)")

@@ -13,6 +13,7 @@ packages=(
   build-essential cmake ninja-build meson pkg-config git xz-utils ca-certificates
   dpkg-dev                       # apt-get source needs dpkg-source to exist
   libprotobuf-dev protobuf-compiler libboost-test-dev
+  nlohmann-json3-dev             # the CLI's JSON (--json, dbus-checkpoint.json)
   # the daemon, built as Debian builds it
   libexpat1-dev libsystemd-dev libcap-ng-dev libaudit-dev libselinux1-dev
   libapparmor-dev libglib2.0-dev libx11-dev python3

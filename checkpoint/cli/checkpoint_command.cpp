@@ -225,10 +225,9 @@ void print_checkpoint(const Output &output, const CheckpointManifest &manifest,
                       const fs::path &dir)
 {
   if (output.json) {
-    JsonObject json;
-    json.add("command", "checkpoint").add("dir", dir.string());
+    Json json = {{"command", "checkpoint"}, {"dir", dir.string()}};
     add_manifest_members(json, manifest);
-    output.data << json.str() << "\n";
+    output.data << json_text(json) << "\n";
     return;
   }
   for (const ManifestConnection &connection : manifest.connections)

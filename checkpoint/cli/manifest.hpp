@@ -14,10 +14,9 @@
 #include <vector>
 
 #include "bus-client/result.hpp"
+#include "cli/json.hpp"
 
 namespace dbus_checkpoint::cli {
-
-class JsonObject;
 
 inline constexpr const char *kManifestFileName = "dbus-checkpoint.json";
 inline constexpr int kManifestFormat = 1;
@@ -59,7 +58,7 @@ struct CheckpointManifest {
 };
 
 // The manifest's members (for the file and for checkpoint --json).
-void add_manifest_members(JsonObject &json, const CheckpointManifest &manifest);
+void add_manifest_members(Json &json, const CheckpointManifest &manifest);
 std::string manifest_json(const CheckpointManifest &manifest);
 bus_client::Result<CheckpointManifest> parse_manifest(std::string_view text);
 

@@ -259,17 +259,15 @@ void print_restore(const Output &output, const CheckpointManifest &manifest, con
     std::vector<std::string> ids;
     for (const ManifestConnection &connection : connections)
       ids.push_back(connection.id);
-    output.data << JsonObject()
-                       .add("command", "restore")
-                       .add("dir", dir.string())
-                       .add("pid", manifest.pid)
-                       .add("process_name", manifest.command)
-                       .add_json("ids", json_string_array(ids))
-                       .add("wait_ms", to_milliseconds(times.wait))
-                       .add("restore_ms", to_milliseconds(times.restore))
-                       .add("thaw_ms", to_milliseconds(times.thaw))
-                       .add("total_ms", to_milliseconds(times.total))
-                       .str()
+    output.data << json_text({{"command", "restore"},
+                               {"dir", dir.string()},
+                               {"pid", manifest.pid},
+                               {"process_name", manifest.command},
+                               {"ids", ids},
+                               {"wait_ms", json_milliseconds(to_milliseconds(times.wait))},
+                               {"restore_ms", json_milliseconds(to_milliseconds(times.restore))},
+                               {"thaw_ms", json_milliseconds(to_milliseconds(times.thaw))},
+                               {"total_ms", json_milliseconds(to_milliseconds(times.total))}})
                 << "\n";
     return;
   }
