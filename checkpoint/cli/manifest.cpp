@@ -196,6 +196,9 @@ std::string check_manifest_values(const CheckpointManifest &manifest)
         manifest.processes.end())
       return "connection " + connection.unique_name + " has a pid not in the checkpoint";
   }
+  for (const std::string &option : manifest.criu_options)
+    if (option != kCriuFileLocks && option != kCriuShellJob)
+      return "\"" + option + "\" is not a CRIU option checkpoint records";
   return {};
 }
 
@@ -219,7 +222,6 @@ void add_manifest_members(Json &json, const CheckpointManifest &manifest)
   json["image_bytes"] = manifest.image_bytes;
   json["criu"] = manifest.criu;
   json["criu_options"] = manifest.criu_options;
-  json["shell_job"] = manifest.shell_job;
 }
 
 std::string manifest_json(const CheckpointManifest &manifest)
@@ -243,8 +245,8 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   MemberReader reader(root, "the file");
   int format = 0;
   reader.integer("format", format);
-  if (reader.problem().empty() && format != kManifestFormat)
-    return Error{"", "format " + std::to_string(format) + " is not the one this program reads (" +
+  if (reader.problem().empty() && (format < 1 || format > kManifestFormat))
+    return Error{"", "format " + std::to_string(format) + " is not one this program reads (1 to " +
                          std::to_string(kManifestFormat) + ")"};
   CheckpointManifest manifest;
   reader.integer("pid", manifest.pid);
@@ -261,8 +263,11 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   reader.string("criu", manifest.criu);
   if (reader.has("criu_options"))  // older files: none
     reader.strings("criu_options", manifest.criu_options);
-  if (reader.has("shell_job"))  // absent from checkpoints of 0.1.0
-    reader.boolean("shell_job", manifest.shell_job);
+  bool shell_job = false;  // format 1's, absent from checkpoints of 0.1.0
+  if (format == 1 && reader.has("shell_job"))
+    reader.boolean("shell_job", shell_job);
+  if (shell_job && !manifest.restores_in_new_session())
+    manifest.criu_options.push_back(kCriuShellJob);
   manifest.restored =
       read_restore_mark(reader.has("restored") ? &root.at("restored") : nullptr, reader);
   if (!reader.problem().empty())
@@ -272,6 +277,11 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   if (auto problem = check_manifest_values(manifest); !problem.empty())
     return Error{"", problem};
   return manifest;
+}
+
+bool CheckpointManifest::restores_in_new_session() const
+{
+  return std::find(criu_options.begin(), criu_options.end(), kCriuShellJob) != criu_options.end();
 }
 
 fs::path manifest_path(const fs::path &images_dir)

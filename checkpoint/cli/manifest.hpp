@@ -19,7 +19,12 @@
 namespace dbus_checkpoint::cli {
 
 inline constexpr const char *kManifestFileName = "dbus-checkpoint.json";
-inline constexpr int kManifestFormat = 1;
+// 2: --shell-job is one of criu_options (format 1 had a "shell_job" bool
+// beside them; still read).
+inline constexpr int kManifestFormat = 2;
+// The CRIU options checkpoint records: what restore accepts from the file.
+inline constexpr const char *kCriuFileLocks = "--file-locks";
+inline constexpr const char *kCriuShellJob = "--shell-job";
 
 struct ManifestConnection {
   std::string id;                  // checkpoint id
@@ -49,12 +54,14 @@ struct CheckpointManifest {
   double total_ms = 0;
   std::uint64_t image_bytes = 0;
   std::string criu;               // the criu that dumped
-  // What dump needed and restore needs too (e.g. --file-locks).
+  // What dump needed and restore needs too: --file-locks, and --shell-job
+  // when the root did not lead its session (a bus-activated service, say).
   std::vector<std::string> criu_options;
-  // The root did not lead its session (a bus-activated service, say): dumped
-  // and restored with criu --shell-job, restored into a new session.
-  bool shell_job = false;
   std::optional<RestoreMark> restored;
+
+  // Dumped as a shell job: restored with criu leading a new session, so
+  // that the service gets a session of its own.
+  bool restores_in_new_session() const;
 };
 
 // The manifest's members (for the file and for checkpoint --json).

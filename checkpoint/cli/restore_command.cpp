@@ -334,14 +334,12 @@ int run_restore(const Invocation &invocation, const Output &output)
   // command, so that it can tell how one that died right away ended.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   std::vector<std::string> criu_arguments = {"-d"};
-  if (manifest.value().shell_job)
-    criu_arguments.push_back("--shell-job");
   criu_arguments.insert(criu_arguments.end(), manifest.value().criu_options.begin(),
                         manifest.value().criu_options.end());
   // A shell job joins criu's session: criu leads a new one, so the restored
   // service gets a session of its own, not the caller's terminal session.
   auto restored = run_criu(setup.value(), "restore", dir, criu_arguments,
-                           /*in_new_session=*/manifest.value().shell_job);
+                           /*in_new_session=*/manifest.value().restores_in_new_session());
   if (!restored)
     return fail(Error{"", restored.error().message + "\nthe images in " + dir.string() +
                               " are kept"});

@@ -342,7 +342,7 @@ BOOST_AUTO_TEST_CASE(bad_manifests_say_what_is_wrong)
              parse_manifest("{").error().message);
   BOOST_TEST(parse_manifest("[]").error().message == "the file is not a JSON object");
   BOOST_TEST(parse_manifest("{\"format\":7}").error().message ==
-             "format 7 is not the one this program reads (1)");
+             "format 7 is not one this program reads (1 to 2)");
   std::string text = manifest_json(sample_manifest());
   std::string no_pid = text;
   no_pid.replace(no_pid.find("\"pid\":4242"), 5, "\"pud\"");
@@ -373,6 +373,42 @@ BOOST_AUTO_TEST_CASE(restore_refuses_manifest_ids_and_names_checkpoint_never_wri
              "process 1 is no pid criu may restore");
   BOOST_TEST(refused([](CheckpointManifest &m) { m.connections[1].pid = 77; }) ==
              "connection :1.6 has a pid not in the checkpoint");
+  BOOST_TEST(refused([](CheckpointManifest &m) { m.criu_options = {"--action-script=/x"}; }) ==
+             "\"--action-script=/x\" is not a CRIU option checkpoint records");
+}
+
+// Format 1 (0.1.x) had "shell_job" beside "criu_options"; format 2 records
+// --shell-job among them, and restore's new session follows from it.
+BOOST_AUTO_TEST_CASE(shell_job_is_a_recorded_criu_option)
+{
+  CheckpointManifest shell_job = sample_manifest();
+  shell_job.criu_options = {"--shell-job", "--file-locks"};
+  BOOST_TEST(shell_job.restores_in_new_session());
+  BOOST_TEST(!sample_manifest().restores_in_new_session());
+  const std::string written = manifest_json(shell_job);
+  BOOST_TEST(written.starts_with("{\"format\":2,"));
+  BOOST_TEST(written.find("shell_job") == std::string::npos, written);
+
+  // A format-1 file as 0.1 wrote it.
+  std::string old = manifest_json(sample_manifest());
+  old.replace(old.find("\"format\":2"), 10, "\"format\":1");
+  const std::string options = "\"criu_options\":[\"--file-locks\"]";
+  for (bool old_shell_job : {true, false}) {
+    std::string text = old;
+    text.replace(text.find(options), options.size(),
+                 options + ",\"shell_job\":" + (old_shell_job ? "true" : "false"));
+    auto parsed = parse_manifest(text);
+    BOOST_REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().message));
+    BOOST_TEST(parsed.value().restores_in_new_session() == old_shell_job);
+    const std::vector<std::string> expected =
+        old_shell_job ? std::vector<std::string>{"--file-locks", "--shell-job"}
+                      : std::vector<std::string>{"--file-locks"};
+    BOOST_TEST(parsed.value().criu_options == expected, boost::test_tools::per_element());
+  }
+  std::string not_bool = old;
+  not_bool.replace(not_bool.find(options), options.size(), options + ",\"shell_job\":1");
+  BOOST_TEST(parse_manifest(not_bool).error().message ==
+             "the file's \"shell_job\" is not true or false");
 }
 
 // Finding 6: an images directory of any owner and mode was used as root.
