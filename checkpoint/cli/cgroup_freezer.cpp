@@ -8,13 +8,13 @@
 #include <string>
 #include <thread>
 
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using record::UniqueFd;
+using base::UniqueFd;
 
 bus_client::Result<void> write_cgroup_freeze(const fs::path &cgroup_dir, char value)
 {

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/files.hpp"
 #include "bus-client/process_buses.hpp"
 
 #include "cli/commands.hpp"
@@ -334,7 +335,7 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
     return fail(thaw_after_failure(buses, root, error));
   }
   manifest.dump_ms = to_milliseconds(dumped.value());
-  manifest.image_bytes = directory_bytes(dir.value());
+  manifest.image_bytes = base::image_bytes(dir.value());
   manifest.created_usec = realtime_usec();
   manifest.total_ms = to_milliseconds(Clock::now() - started);
   if (auto saved = save_manifest(dir.value(), manifest); !saved)

@@ -19,11 +19,11 @@
 
 #include <dbus/dbus.h>
 
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::raw_bus {
 
-using record::UniqueFd;
+using base::UniqueFd;
 using Deadline = std::chrono::steady_clock::time_point;
 
 struct [[nodiscard]] Status {

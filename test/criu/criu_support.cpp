@@ -57,15 +57,6 @@ std::string tail_of(const fs::path &log, std::size_t n_lines)
   return "--- last lines of " + log.string() + ":\n" + text.substr(start);
 }
 
-std::uintmax_t directory_bytes(const fs::path &dir)
-{
-  std::uintmax_t total = 0;
-  for (const auto &entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && entry.path().extension() != ".log")
-      total += entry.file_size();
-  return total;
-}
-
 CriuRun criu_dump(pid_t pid, const fs::path &images, const CommandPrefix &enter)
 {
   // With `enter` the path is inside other namespaces: the caller makes it.

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "base/child_process.hpp"
+
 namespace dcp::test {
 
 struct CommandResult {
@@ -41,7 +43,7 @@ class ChildProcess {
   ChildProcess &operator=(const ChildProcess &) = delete;
   ~ChildProcess();
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   bool running();
   // SIGTERM then, after `grace`, SIGKILL; returns the wait status.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
@@ -49,7 +51,7 @@ class ChildProcess {
 
  private:
   int reap(std::chrono::milliseconds timeout);
-  pid_t pid_ = -1;
+  dbus_checkpoint::base::ChildProcess child_;
 };
 
 // Wait until `predicate` is true, polling every few ms; false on timeout.

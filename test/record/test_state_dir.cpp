@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "record_fixtures.hpp"
 
 namespace fs = std::filesystem;
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(save_replaces_the_file_atomically)
   auto first = dcp::test::make_minimal_record();
   save(tmp.path(), first.get());
   const std::string first_bytes = dcp::test::serialize(first.get());
-  dbus_checkpoint::record::UniqueFd old_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  dbus_checkpoint::base::UniqueFd old_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   BOOST_REQUIRE(old_file);
 
   auto second = dcp::test::make_full_record();

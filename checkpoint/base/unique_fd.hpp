@@ -9,7 +9,7 @@
 #include <system_error>
 #include <utility>
 
-namespace dbus_checkpoint::record {
+namespace dbus_checkpoint::base {
 
 class UniqueFd {
 public:
@@ -52,4 +52,4 @@ struct DirCloser {
 };
 using UniqueDir = std::unique_ptr<DIR, DirCloser>;
 
-} // namespace dbus_checkpoint::record
+} // namespace dbus_checkpoint::base
