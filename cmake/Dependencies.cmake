@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every build dependency, each with the Debian package that provides it, so a
 # missing one stops the configure step with a message saying how to fix it.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install, with apt, everything needed to build and test dbus-checkpoint on
 # Debian bookworm or trixie.  Run as root.  Safe to run again.
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A child process this program started, waited for through a pidfd (poll
 // wakes the moment it ends, no polling loop) and never left behind: it is
 // SIGKILLed and reaped when its owner goes before it ended.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // File helpers shared by the CLI and the tests.
 #pragma once
 

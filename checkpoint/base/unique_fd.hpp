@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Owners of a file descriptor and of a DIR stream: closed when they go.
 #pragma once
 

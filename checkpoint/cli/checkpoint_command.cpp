@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint checkpoint NAME|--pid PID -D DIR: freeze every bus
 // connection of the process tree, criu dump it with our plugin, write
 // dbus-checkpoint.json; on any failure thaw what it froze.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Running another program (criu) to completion: its output captured, its
 // time bounded, and never left behind (base::ChildProcess).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Files the CLI writes and reads whole: exported records, the checkpoint
 // directory's dbus-checkpoint.json, the records of stopped processes.
 #pragma once

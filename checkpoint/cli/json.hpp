@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // JSON, with nlohmann-json: the CLI's --json output and its own files
 // (dbus-checkpoint.json, the records of processes stopped in place).
 #pragma once

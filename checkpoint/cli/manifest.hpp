@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint.json: what `checkpoint` writes next to CRIU's images and
 // `restore` reads back — the dumped processes, the bus, the checkpoint id
 // of each frozen connection with its names, the timings, and once restored,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the subcommands print: to people (a table, sentences on stderr) or,
 // with --json, one JSON object on stdout.
 #pragma once

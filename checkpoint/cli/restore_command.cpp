@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint restore -D DIR: wait for the dumped pids to be free,
 // criu restore with our plugin (which Reattaches each connection), mark
 // the checkpoint restored, thaw the connections.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A bus client's socket at the byte level, for what no client library
 // does: continue a connection on a new socket (Reattach instead of Hello),
 // take the exact bytes a client had not read, read exactly one message and

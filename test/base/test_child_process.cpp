@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // base/child_process.hpp: a child is waited for through its pidfd (its end
 // wakes the waiter at once), bounded in time, and never left behind.
 #define BOOST_TEST_MODULE base_child_process

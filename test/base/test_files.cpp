@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // base/files.hpp: what a checkpoint's images take.
 #define BOOST_TEST_MODULE base_files
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // base/unique_fd.hpp: an fd (a DIR stream) is closed exactly once, when its
 // owner goes or is given another.
 #define BOOST_TEST_MODULE base_unique_fd

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `dbus-checkpoint checkpoint` and `restore` as administrators run them:
 // the built binary, real CRIU with our plugin, our patched daemon as a
 // private system bus, the sample services of each client library.  Root

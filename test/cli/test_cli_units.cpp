@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI's parts that need no bus: the command line, JSON, the formats of
 // times, sizes and tables, /proc/PID/stat parsing, and the record of the
 // processes freeze --in-place stopped; stopping and resuming a process tree.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the CRIU end-to-end tests share: running CRIU with our plugin,
 // waiting for a dumped process to be gone, owning what CRIU restored, and
 // the dump-then-restore sequence on one bus (CheckpointedService).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Running programs from tests: capture output, bound the time, never leak
 // a child.  Test-only code: failures to even start a program throw.
 #pragma once

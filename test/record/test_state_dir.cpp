@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The state directory: records saved there load back after a restart, each
 // save replaces its file atomically, and one bad file does not hide others.
 #define BOOST_TEST_MODULE record_state_dir
