@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # CRIU >= 4.2 that really works on this machine.  `criu check` proves
 # nothing (CRIU 4.1.1 says "Looks good" and then hangs in every dump where
 # hardware breakpoints are not virtualized), so the system's criu is used only

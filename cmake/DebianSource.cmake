@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # dcp_fetch_debian_orig(PACKAGE ORIG_FILE SHA256 OUT_VAR [SUITES suite...])
 #
 # At configure time, download ORIG_FILE of Debian source package PACKAGE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every build dependency, each with the Debian package that provides it, so a
 # missing one stops the configure step with a message saying how to fix it.
 
@@ -43,6 +44,12 @@ dcp_require_pkg(WAYLAND_PROTOCOLS wayland-protocols wayland-protocols)
 pkg_get_variable(WAYLAND_PROTOCOLS_DIR wayland-protocols pkgdatadir)
 dcp_require_program(WAYLAND_SCANNER_EXECUTABLE wayland-scanner libwayland-bin)
 dcp_require_pkg(LIBPNG libpng libpng-dev)
+
+# The CLI's --json output and its files (dbus-checkpoint.json).
+find_package(nlohmann_json 3.10 QUIET)
+if(NOT nlohmann_json_FOUND)
+  message(FATAL_ERROR "nlohmann-json not found: run scripts/install-deps.sh (Debian package nlohmann-json3-dev)")
+endif()
 
 find_package(Boost 1.74 COMPONENTS unit_test_framework)
 if(NOT Boost_UNIT_TEST_FRAMEWORK_FOUND)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The libFuzzer targets of test/fuzz/ live in a build tree of their own,
 # ${CMAKE_BINARY_DIR}/fuzz, configured from this same source tree with
 # -DDCP_FUZZ=ON and clang (libFuzzer and the sanitizers need it; the main

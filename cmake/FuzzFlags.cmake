@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The fuzz build (-DDCP_FUZZ=ON): clang, every object instrumented for
 # libFuzzer's coverage, AddressSanitizer and UndefinedBehaviorSanitizer
 # (any UB aborts, so libFuzzer reports it as a crash).  The fuzz targets

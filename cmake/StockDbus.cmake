@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # -DDCP_BENCHMARKS=ON: the benchmark programs (test/bench/) and the stock
 # dbus-daemon they compare ours with: the same Debian tarball and the same
 # meson options as daemon/CMakeLists.txt (release build: no asserts, no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # apply-patches.sh TARBALL SRC_DIR PATCH_DIR STAMP
 #
 # Unpack the upstream dbus tarball into SRC_DIR (replacing what was there)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # check-series.sh [--fresh] [--keep] [--scratch DIR] [--build BUILD_DIR]
 #
 # Proves that every prefix of bus-patches/series builds and passes upstream's

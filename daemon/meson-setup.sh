@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # meson-setup.sh PKG_CONFIG_DIR BUILD_DIR SOURCE_DIR LOG [MESON_OPTIONS...]
 # A fresh meson configuration of the patched tree; on failure the end of
 # meson's log is shown instead of a bare exit status.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # patch-workspace.sh init DIR | export DIR
 #
 # For working on bus-patches/:

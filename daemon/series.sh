@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # series.sh PATCH_DIR
 #
 # Print the paths of the patches of PATCH_DIR/series, one a line, in the

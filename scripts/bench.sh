@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The README's benchmark command: install dependencies, build the benchmark
 # programs (test/bench/) and the stock dbus-daemon they compare ours with
 # (-DDCP_BENCHMARKS=ON), run them, and write build/bench/report.md and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # build-criu.sh SOURCE_DIR LOG: `make criu` in an unpacked CRIU tree.
 # Debian's python3 comes first in PATH: CRIU's build imports google.protobuf
 # (python3-protobuf), which another python3 earlier in PATH may lack.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Configure and build everything into ./build (or $DCP_BUILD_DIR): our C++
 # library, the patched dbus-daemon, CRIU if the system's is unusable, tests.
 set -euo pipefail

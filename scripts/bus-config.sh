@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Writes a bus configuration for a private bus on our patched daemon, from
 # the daemon's own shipped config with only what cannot work outside a real
 # system rewritten: it listens on DIR's socket, keeps frozen connections'

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Sourced by scripts: debian_archive_uri prints the address of the Debian
 # archive that this machine's apt is configured for (DEBIAN_ARCHIVE_URI
 # overrides it), so that no host name is written into the tree.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Sourced by the demos: how they show what they do.
 # shellcheck shell=bash
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A graphical session checkpointed and restored: install dependencies,
 # build, then with our patched daemon as a private session bus AND a
 # private system bus, run headless weston with two clients as one process

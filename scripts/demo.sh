@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The README's demo command: install dependencies, build, then on a private
 # system bus running our patched dbus-daemon (the shipped system.conf, socket
 # and state in a temporary directory) checkpoint a running D-Bus service

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fetch-debian-orig.sh PACKAGE ORIG_FILE SHA256 DEST_DIR [SUITE...]
 #
 # Download an upstream tarball (Debian's "orig" file) from the Debian source

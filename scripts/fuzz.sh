@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fuzz our parsers of untrusted bytes (test/fuzz/: records, the state
 # directory, the plugin's image files, the CLI's manifest and stop records)
 # with libFuzzer, ASan and UBSan.
@@ -24,7 +25,7 @@ targets=(fuzz_record_decode fuzz_record_abi fuzz_state_dir fuzz_plugin_record fu
          fuzz_import)
 daemon=$build/daemon/meson/bus/dbus-daemon
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --target) only=$2; shift 2 ;;

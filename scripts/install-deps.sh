@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install, with apt, everything needed to build and test dbus-checkpoint on
 # Debian bookworm or trixie.  Run as root.  Safe to run again.
 set -euo pipefail
@@ -14,6 +15,7 @@ packages=(
   dpkg-dev                       # apt-get source needs dpkg-source to exist
   libprotobuf-dev protobuf-compiler libboost-test-dev
   clang libclang-rt-14-dev       # test/fuzz: libFuzzer, ASan and UBSan (build/fuzz)
+  nlohmann-json3-dev             # the CLI's JSON (--json, dbus-checkpoint.json)
   # the daemon, built as Debian builds it
   libexpat1-dev libsystemd-dev libcap-ng-dev libaudit-dev libselinux1-dev
   libapparmor-dev libglib2.0-dev libx11-dev python3

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The README's packaging command: build dbus-checkpoint's Debian packages from
 # this tree with debhelper (packaging/debian) and check them with lintian.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The booted QA: our packages on a real Debian bookworm with systemd as PID 1.
 #
 #   ./scripts/qa-booted.sh [--no-package]   (root; ctest label `qa` runs it)

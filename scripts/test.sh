@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The README's test command: install dependencies, build, run every test
 # (our Boost.Test suites, upstream dbus's own suite on the patched tree,
 # CRIU's self-check) through ctest.  Exits non-zero on any failure.

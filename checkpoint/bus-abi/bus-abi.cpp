@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The C ABI the patched daemon links against (include/dbus-checkpoint/bus-abi.h).
 // Each entry point validates its arguments and turns C++ failures into
 // negative errno values: no exception crosses into the daemon.

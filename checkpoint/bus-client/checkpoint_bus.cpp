@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "bus-client/checkpoint_bus.hpp"
 
 #include <cstring>

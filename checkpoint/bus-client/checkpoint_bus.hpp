@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A client of the bus's org.freedesktop.DBus.Checkpoint interface
 // (DESIGN.md §1): one connection, typed results, no exceptions out.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Which buses a process talks to, as far as its environment says:
 // DBUS_SYSTEM_BUS_ADDRESS and DBUS_SESSION_BUS_ADDRESS from
 // /proc/PID/environ (what it was started with; libdbus, sd-bus and GDBus

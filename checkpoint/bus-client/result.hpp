@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Result<T>: what the bus-client module (and the CLI's own modules) return
 // instead of throwing: either a value or an Error saying what went wrong.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The command line: what to do, and the usage texts.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/cgroup_freezer.hpp"
 
 #include <fcntl.h>
@@ -8,13 +9,13 @@
 #include <string>
 #include <thread>
 
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using record::UniqueFd;
+using base::UniqueFd;
 
 bus_client::Result<void> write_cgroup_freeze(const fs::path &cgroup_dir, char value)
 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The cgroup v2 freezer (cgroup.freeze) of a process's own cgroup.
 #pragma once
 

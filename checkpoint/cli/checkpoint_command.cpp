@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint checkpoint NAME|--pid PID -D DIR: freeze every bus
 // connection of the process tree, criu dump it with our plugin, write
 // dbus-checkpoint.json; on any failure thaw what it froze.
@@ -7,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/files.hpp"
 #include "bus-client/process_buses.hpp"
 
 #include "cli/commands.hpp"
@@ -188,16 +190,16 @@ std::vector<TreeBus> other_buses(const std::vector<ProcessInfo> &tree,
   return buses;
 }
 
-// CRIU options the tree needs, on dump and on restore: --file-locks when a
-// process of it holds a file lock (weston locks its socket's .lock file).
-std::vector<std::string> criu_options_for(const std::vector<ProcessInfo> &tree)
+// Whether a process of the tree holds a file lock (weston locks its
+// socket's .lock file): then CRIU needs --file-locks.
+bool holds_file_locks(const std::vector<ProcessInfo> &tree)
 {
   std::set<pid_t> pids;
   for (const ProcessInfo &process : tree)
     pids.insert(process.id.pid);
   auto locks = read_whole_file("/proc/locks");
   if (!locks)
-    return {};
+    return false;
   // "1: POSIX  ADVISORY  WRITE 1234 00:2a:5678 0 EOF": the pid is field 5
   // ("1: -> FLOCK ..." for a blocked waiter has one more).
   std::istringstream lines(locks.value());
@@ -210,16 +212,35 @@ std::vector<std::string> criu_options_for(const std::vector<ProcessInfo> &tree)
     if (words.size() > pid_field &&
         words[pid_field].find_first_not_of("0123456789") == std::string::npos &&
         pids.contains(static_cast<pid_t>(std::stol(words[pid_field]))))
-      return {"--file-locks"};
+      return true;
   }
-  return {};
+  return false;
 }
 
-std::string join_words(const std::vector<std::string> &words)
+// CRIU options the tree needs, on dump and on restore.
+std::vector<std::string> criu_options_for(const std::vector<ProcessInfo> &tree)
+{
+  std::vector<std::string> options;
+  // A service started by a shell, an init script or the bus's activation
+  // helper shares its starter's session: CRIU dumps it only as a shell job,
+  // and restore gives it a session of its own (see run_restore).
+  const pid_t root = tree.front().id.pid;
+  if (::getsid(root) != root)
+    options.push_back(kCriuShellJob);
+  if (holds_file_locks(tree))
+    options.push_back(kCriuFileLocks);
+  return options;
+}
+
+// Why each option: for the report.
+std::string criu_options_reason(const CheckpointManifest &manifest)
 {
   std::string out;
-  for (const std::string &word : words)
-    out += (out.empty() ? "" : " ") + word;
+  for (const std::string &option : manifest.criu_options)
+    out += (out.empty() ? "" : "; ") + option +
+           (option == kCriuShellJob
+                ? ": pid " + std::to_string(manifest.pid) + " does not lead its session"
+                : ": a process of the tree holds file locks");
   return out;
 }
 
@@ -227,10 +248,9 @@ void print_checkpoint(const Output &output, const CheckpointManifest &manifest,
                       const fs::path &dir)
 {
   if (output.json) {
-    JsonObject json;
-    json.add("command", "checkpoint").add("dir", dir.string());
+    Json json = {{"command", "checkpoint"}, {"dir", dir.string()}};
     add_manifest_members(json, manifest);
-    output.data << json.str() << "\n";
+    output.data << json_text(json) << "\n";
     return;
   }
   for (const ManifestConnection &connection : manifest.connections)
@@ -244,8 +264,7 @@ void print_checkpoint(const Output &output, const CheckpointManifest &manifest,
                 << connection_table(manifest.connections) << "dumped by criu"
                 << (manifest.criu_options.empty()
                         ? std::string()
-                        : " (with " + join_words(manifest.criu_options) +
-                              ": a process of the tree holds file locks)")
+                        : " (with " + criu_options_reason(manifest) + ")")
                 << " in "
                 << format_milliseconds(manifest.dump_ms) << ": " << format_bytes(manifest.image_bytes)
                 << " of images\n"
@@ -284,10 +303,6 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
     manifest.processes.push_back(process.id.pid);
   manifest.bus = bus_address_in_use(invocation.bus);
   manifest.criu = setup.value().executable;
-  // A service started by a shell, an init script or the bus's activation
-  // helper shares its starter's session: CRIU dumps it only as a shell job,
-  // and restore gives it a session of its own (see run_restore).
-  manifest.shell_job = ::getsid(root) != root;
 
   const auto freeze_started = Clock::now();
   std::vector<std::string> notes;
@@ -313,8 +328,6 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
 
   manifest.criu_options = criu_options_for(tree.value());
   std::vector<std::string> dump_arguments{"-t", std::to_string(root)};
-  if (manifest.shell_job)
-    dump_arguments.push_back("--shell-job");
   dump_arguments.insert(dump_arguments.end(), manifest.criu_options.begin(),
                         manifest.criu_options.end());
   auto dumped = run_criu(setup.value(), "dump", dir.value(), dump_arguments);
@@ -325,7 +338,7 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
     return fail(thaw_after_failure(buses, root, error));
   }
   manifest.dump_ms = to_milliseconds(dumped.value());
-  manifest.image_bytes = directory_bytes(dir.value());
+  manifest.image_bytes = base::image_bytes(dir.value());
   manifest.created_usec = realtime_usec();
   manifest.total_ms = to_milliseconds(Clock::now() - started);
   if (auto saved = save_manifest(dir.value(), manifest); !saved)

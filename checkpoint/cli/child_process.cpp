@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/child_process.hpp"
 
 #include <fcntl.h>
@@ -6,13 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <sstream>
 #include <utility>
 
-#include "record/unique_fd.hpp"
+#include "base/child_process.hpp"
+#include "base/unique_fd.hpp"
 
 extern char **environ;
 
@@ -21,12 +24,8 @@ namespace {
 
 using bus_client::errno_error;
 using bus_client::Result;
-using record::UniqueFd;
-
-// While the program runs we look at it this often (its output wakes us
-// at once; this bounds how late we notice its end if something else
-// keeps the pipe open).
-constexpr int kPollMilliseconds = 10;
+using base::ChildProcess;
+using base::UniqueFd;
 
 struct Pipe {
   UniqueFd read_end;
@@ -110,41 +109,6 @@ std::string ProgramRun::describe_end(std::chrono::milliseconds timeout) const
   return "exit status " + std::to_string(exit_status);
 }
 
-ChildProcess::ChildProcess(ChildProcess &&other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
-
-ChildProcess &ChildProcess::operator=(ChildProcess &&other) noexcept
-{
-  if (this != &other) {
-    kill_and_reap();
-    pid_ = std::exchange(other.pid_, -1);
-  }
-  return *this;
-}
-
-ChildProcess::~ChildProcess() { kill_and_reap(); }
-
-int ChildProcess::try_reap()
-{
-  if (pid_ <= 0)
-    return -1;
-  int status = 0;
-  pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
-  if (reaped == 0 || (reaped < 0 && errno == EINTR))
-    return -1;
-  pid_ = -1;
-  return reaped > 0 ? status : 0;  // ECHILD: already reaped
-}
-
-void ChildProcess::kill_and_reap()
-{
-  if (pid_ <= 0)
-    return;
-  ::kill(pid_, SIGKILL);
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  pid_ = -1;
-}
-
 Result<ProgramRun> run_program(const ProgramCommand &command)
 {
   if (command.argv.empty())
@@ -189,26 +153,36 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
   ProgramRun run;
   bool output_open = true;
   const auto deadline = std::chrono::steady_clock::now() + command.timeout;
+  // Its output and its end (the pidfd) wake us, nothing else.  Its end
+  // does not wait for the pipe: a process it left behind may hold that.
   for (;;) {
-    int status = child.try_reap();
-    if (status >= 0) {
-      read_available(output_fd, run.output);
-      if (WIFEXITED(status))
-        run.exit_status = WEXITSTATUS(status);
-      else if (WIFSIGNALED(status))
-        run.term_signal = WTERMSIG(status);
-      return run;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
       child.kill_and_reap();
       read_available(output_fd, run.output);
       run.timed_out = true;
       return run;
     }
-    struct pollfd poll_fd{output_fd, POLLIN, 0};
-    ::poll(&poll_fd, output_open ? 1 : 0, kPollMilliseconds);
+    struct pollfd poll_fds[2];
+    nfds_t n_fds = 0;
+    if (output_open)
+      poll_fds[n_fds++] = {output_fd, POLLIN, 0};
+    if (child.pidfd() >= 0)
+      poll_fds[n_fds++] = {child.pidfd(), POLLIN, 0};
+    // without a pidfd (Linux before 5.3) we look for its end every 5 ms
+    const auto wait = child.pidfd() >= 0 ? left : std::min(left, std::chrono::milliseconds(5));
+    ::poll(poll_fds, n_fds, static_cast<int>(wait.count()));
     if (output_open)
       output_open = read_available(output_fd, run.output);
+    if (auto status = child.try_reap()) {
+      read_available(output_fd, run.output);
+      if (WIFEXITED(*status))
+        run.exit_status = WEXITSTATUS(*status);
+      else if (WIFSIGNALED(*status))
+        run.term_signal = WTERMSIG(*status);
+      return run;
+    }
   }
 }
 

@@ -1,6 +1,6 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Running another program (criu) to completion: its output captured, its
-// time bounded, and never left behind — a ChildProcess that goes out of
-// scope kills and reaps its process.
+// time bounded, and never left behind (base::ChildProcess).
 #pragma once
 
 #include <sys/types.h>
@@ -32,27 +32,6 @@ struct ProgramRun {
   bool succeeded() const { return exit_status == 0 && !timed_out; }
   // "exit status 1", "killed by signal 9 (Killed)", "timed out after 120 s".
   std::string describe_end(std::chrono::milliseconds timeout) const;
-};
-
-// A process this program started: SIGKILLed and reaped when the owner goes
-// before it ended.
-class ChildProcess {
- public:
-  ChildProcess() = default;
-  explicit ChildProcess(pid_t pid) : pid_(pid) {}
-  ChildProcess(ChildProcess &&other) noexcept;
-  ChildProcess &operator=(ChildProcess &&other) noexcept;
-  ChildProcess(const ChildProcess &) = delete;
-  ChildProcess &operator=(const ChildProcess &) = delete;
-  ~ChildProcess();
-
-  pid_t pid() const { return pid_; }
-  // Its wait status once it has ended (reaped then), -1 while it runs.
-  int try_reap();
-  void kill_and_reap();
-
- private:
-  pid_t pid_ = -1;
 };
 
 // Runs the command to its end (or its timeout: then SIGKILL).  An error if

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/commands.hpp"
 
 #include "cli/files.hpp"
@@ -104,13 +105,11 @@ void print_unfreeze_json(const Output &output, const char *command, const std::s
                          Clock::duration bus_time, const std::optional<StoppedTree> &resumed,
                          Clock::duration resume_time)
 {
-  output.data << JsonObject()
-                     .add("command", command)
-                     .add("id", id)
-                     .add("bus_ms", to_milliseconds(bus_time))
-                     .add_json("resumed", stopped_json(resumed))
-                     .add("resume_ms", to_milliseconds(resume_time))
-                     .str()
+  output.data << json_text({{"command", command},
+                             {"id", id},
+                             {"bus_ms", json_milliseconds(to_milliseconds(bus_time))},
+                             {"resumed", stopped_json(resumed)},
+                             {"resume_ms", json_milliseconds(to_milliseconds(resume_time))}})
               << "\n";
 }
 
@@ -127,7 +126,7 @@ int run_list(CheckpointBus &bus, const Output &output)
     listed.push_back({std::move(connection), stopped ? stopped.value() : std::nullopt});
   }
   const std::int64_t now = realtime_usec();
-  output.data << (output.json ? frozen_list_json(listed, now) + "\n"
+  output.data << (output.json ? json_text(frozen_list_json(listed, now)) + "\n"
                               : format_frozen_table(listed, now));
   return kExitSuccess;
 }
@@ -141,9 +140,10 @@ int run_freeze(CheckpointBus &bus, const Invocation &invocation, const Output &o
   if (!id)
     return report_failure(output, "freeze", id.error());
 
-  JsonObject json;
-  json.add("command", "freeze").add("name", name).add("id", id.value());
-  json.add("bus_ms", to_milliseconds(freeze_time));
+  Json json = {{"command", "freeze"},
+               {"name", name},
+               {"id", id.value()},
+               {"bus_ms", json_milliseconds(to_milliseconds(freeze_time))}};
   if (!output.json)
     output.report << "froze " << name << " as checkpoint " << id.value() << " (bus Freeze "
                   << format_milliseconds(freeze_time) << ")\n";
@@ -154,9 +154,9 @@ int run_freeze(CheckpointBus &bus, const Invocation &invocation, const Output &o
     if (!stop)
       return report_failure(output, "freeze",
                             undo_freeze(bus, id.value(), start_usec, stop.error()));
-    json.add_json("stopped", stopped_json(stop.value().stopped));
-    json.add("stop_ms", to_milliseconds(stop_time));
-    json.add("already_stopped", stop.value().already);
+    json["stopped"] = stopped_json(stop.value().stopped);
+    json["stop_ms"] = json_milliseconds(to_milliseconds(stop_time));
+    json["already_stopped"] = stop.value().already;
     if (!output.json && stop.value().already)
       output.report << "already stopped in place: "
                   << describe(stop.value().stopped, Transition::Stop) << "\n";
@@ -164,7 +164,7 @@ int run_freeze(CheckpointBus &bus, const Invocation &invocation, const Output &o
       output.report << "stopped " << describe(stop.value().stopped, Transition::Stop) << " in "
                     << format_milliseconds(stop_time) << "\n";
   }
-  output.data << (output.json ? json.str() : id.value()) << "\n";
+  output.data << (output.json ? json_text(json) : id.value()) << "\n";
   return kExitSuccess;
 }
 
@@ -232,14 +232,12 @@ int run_export(CheckpointBus &bus, const Invocation &invocation, const Output &o
     return report_failure(output, "export", written.error());
   const std::size_t n_bytes = record.value().size();
   if (output.json)
-    output.data << JsonObject()
-                       .add("command", "export")
-                       .add("id", id)
-                       .add("file", path)
-                       .add("bytes", n_bytes)
-                       .add("bus_ms", to_milliseconds(export_time))
-                       .add("write_ms", to_milliseconds(write_time))
-                       .str()
+    output.data << json_text({{"command", "export"},
+                               {"id", id},
+                               {"file", path},
+                               {"bytes", n_bytes},
+                               {"bus_ms", json_milliseconds(to_milliseconds(export_time))},
+                               {"write_ms", json_milliseconds(to_milliseconds(write_time))}})
                 << "\n";
   else
     output.report << "exported checkpoint " << id << ": " << n_bytes << " bytes written to "

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The subcommands, each on a connected CheckpointBus; they return the
 // process's exit status.
 #pragma once

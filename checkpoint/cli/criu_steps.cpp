@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/criu_steps.hpp"
 
 #include <sys/statvfs.h>

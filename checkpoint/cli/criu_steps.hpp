@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What checkpoint and restore share: running CRIU with our plugin, the
 // error that carries the tail of CRIU's log, and thawing connections.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/criu_version_cache.hpp"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What `criu --version` printed, kept for the next command: running it
 // costs a criu start-up (25-45 ms here: 25 shared libraries) in front of
 // every checkpoint and restore.  The answer is kept per executable file,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What CRIU cannot dump, found before anything is frozen, so that
 // `checkpoint` refuses with the reason instead of failing half-way in
 // criu dump (where the service would be thawed again, but the reason would

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/files.hpp"
 
 #include <fcntl.h>
@@ -14,7 +15,7 @@ namespace fs = std::filesystem;
 using bus_client::Error;
 using bus_client::errno_error;
 using bus_client::Result;
-using record::UniqueFd;
+using base::UniqueFd;
 
 namespace {
 
@@ -119,16 +120,6 @@ Result<void> check_trusted_directory(const fs::path &dir, bool create)
                          advice};
   }
   return {};
-}
-
-std::uint64_t directory_bytes(const fs::path &dir)
-{
-  std::uint64_t total = 0;
-  std::error_code error;
-  for (const auto &entry : fs::directory_iterator(dir, error))
-    if (entry.is_regular_file(error))
-      total += entry.file_size(error);
-  return total;
 }
 
 Result<DirectoryLock> DirectoryLock::take(const fs::path &dir, const std::string &holder_hint)

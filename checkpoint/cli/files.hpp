@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Files the CLI writes and reads whole: exported records, the checkpoint
 // directory's dbus-checkpoint.json, the records of stopped processes.
 #pragma once
@@ -10,7 +11,7 @@
 #include <string_view>
 
 #include "bus-client/result.hpp"
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
 
@@ -30,9 +31,6 @@ bus_client::Result<std::string> read_whole_file(const std::filesystem::path &pat
 // (mode 0700, its parents as needed).
 bus_client::Result<void> check_trusted_directory(const std::filesystem::path &dir, bool create);
 
-// The bytes of the regular files directly in `dir`.
-std::uint64_t directory_bytes(const std::filesystem::path &dir);
-
 // An exclusive flock(2) on a directory, held while this lives; an error
 // naming `holder_hint` if another process holds it.
 class DirectoryLock {
@@ -41,8 +39,8 @@ class DirectoryLock {
                                                 const std::string &holder_hint);
 
  private:
-  explicit DirectoryLock(record::UniqueFd fd) : fd_(std::move(fd)) {}
-  record::UniqueFd fd_;
+  explicit DirectoryLock(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  base::UniqueFd fd_;
 };
 
 } // namespace dbus_checkpoint::cli

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // How the CLI writes times, durations, sizes and tables for people.
 #pragma once
 

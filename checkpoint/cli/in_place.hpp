@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // freeze --in-place: stop the process tree that owns a frozen connection,
 // and resume it again.
 //

@@ -1,42 +1,29 @@
-// Just enough JSON to write the CLI's --json output.
+// SPDX-License-Identifier: GPL-2.0-or-later
+// JSON, with nlohmann-json: the CLI's --json output and its own files
+// (dbus-checkpoint.json, the records of processes stopped in place).
 #pragma once
 
-#include <concepts>
 #include <string>
 #include <string_view>
-#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bus-client/result.hpp"
 
 namespace dbus_checkpoint::cli {
 
-// `text` as a JSON string, quotes included.  Bytes that are not valid
-// UTF-8 become U+FFFD, so the output always parses.
-std::string json_string(std::string_view text);
+// Objects keep their members in the order they were added.
+using Json = nlohmann::ordered_json;
 
-// Elements already written as JSON, between brackets.
-std::string json_array(const std::vector<std::string> &elements);
-std::string json_string_array(const std::vector<std::string> &strings);
+// `value` on one line.  Bytes that are not valid UTF-8 become U+FFFD, so
+// the output always parses.
+std::string json_text(const Json &value);
 
-// Members in the order they are added.
-class JsonObject {
- public:
-  JsonObject &add(std::string_view key, std::string_view value);
-  JsonObject &add(std::string_view key, const std::string &value);
-  JsonObject &add(std::string_view key, const char *value);
-  JsonObject &add(std::string_view key, bool value);
-  JsonObject &add(std::string_view key, double value);
-  template <std::integral Number>
-    requires(!std::same_as<Number, bool>)
-  JsonObject &add(std::string_view key, Number value)
-  {
-    return add_json(key, std::to_string(value));
-  }
-  // `json` is already JSON (an object, an array, null).
-  JsonObject &add_json(std::string_view key, const std::string &json);
+// A duration in milliseconds as the CLI prints it: to the microsecond.
+double json_milliseconds(double milliseconds);
 
-  std::string str() const { return "{" + members_ + "}"; }
-
- private:
-  std::string members_;
-};
+// One JSON value and nothing but white space around it; the error says
+// where ("at line 1, column 2: syntax error ...").
+bus_client::Result<Json> parse_json(std::string_view text);
 
 } // namespace dbus_checkpoint::cli

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint: the command-line tool for the bus's
 // org.freedesktop.DBus.Checkpoint interface (list, freeze [--in-place],
 // thaw, discard, export).  See `dbus-checkpoint --help`.

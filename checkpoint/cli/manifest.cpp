@@ -1,12 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/manifest.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <utility>
 
 #include "cli/files.hpp"
 #include "cli/format.hpp"
 #include "cli/json.hpp"
-#include "cli/json_reader.hpp"
 #include "record/checkpoint_id.hpp"
 #include "record/validate.hpp"
 
@@ -17,40 +19,34 @@ namespace fs = std::filesystem;
 using bus_client::Error;
 using bus_client::Result;
 
-std::string connection_json(const ManifestConnection &connection)
+Json connection_json(const ManifestConnection &connection)
 {
-  return JsonObject()
-      .add("id", connection.id)
-      .add("unique_name", connection.unique_name)
-      .add_json("names", json_string_array(connection.names))
-      .add("pid", connection.pid)
-      .add("frozen_before", connection.frozen_before)
-      .add("bus", connection.bus)
-      .str();
-}
-
-std::string pids_json(const std::vector<pid_t> &pids)
-{
-  std::vector<std::string> elements;
-  for (pid_t pid : pids)
-    elements.push_back(std::to_string(pid));
-  return json_array(elements);
+  return {{"id", connection.id},
+          {"unique_name", connection.unique_name},
+          {"names", connection.names},
+          {"pid", connection.pid},
+          {"frozen_before", connection.frozen_before},
+          {"bus", connection.bus}};
 }
 
 // Reads members of a JSON object, remembering the first one missing or of
 // the wrong kind.
 class MemberReader {
  public:
-  MemberReader(const JsonValue &object, std::string where)
-      : object_(object), where_(std::move(where))
+  MemberReader(const Json &object, std::string where) : object_(object), where_(std::move(where))
   {
-    if (!object.object())
+    if (!object.is_object())
       problem_ = where_ + " is not a JSON object";
   }
 
-  const JsonValue *get(std::string_view key)
+  bool has(std::string_view key) const { return object_.is_object() && object_.contains(key); }
+
+  const Json *get(std::string_view key)
   {
-    const JsonValue *value = object_.member(key);
+    const Json *value = nullptr;
+    if (object_.is_object())
+      if (auto found = object_.find(key); found != object_.end())
+        value = &*found;
     if (!value && problem_.empty())
       problem_ = where_ + " has no \"" + std::string(key) + "\"";
     return value;
@@ -59,71 +55,67 @@ class MemberReader {
   template <typename Number>
   void integer(std::string_view key, Number &out)
   {
-    read(key, out, [](const JsonValue &value) { return value.integer(); }, "an integer");
+    if (const Json *value = get(key); value && !integer_value(*value, out))
+      wrong_kind(key, "an integer in range");
   }
 
   void number(std::string_view key, double &out)
   {
-    read(key, out, [](const JsonValue &value) { return value.number(); }, "a number");
+    if (const Json *value = get(key); value && value->is_number())
+      out = value->get<double>();
+    else if (value)
+      wrong_kind(key, "a number");
   }
 
   void boolean(std::string_view key, bool &out)
   {
-    read(key, out, [](const JsonValue &value) { return value.boolean(); }, "true or false");
+    if (const Json *value = get(key); value && value->is_boolean())
+      out = value->get<bool>();
+    else if (value)
+      wrong_kind(key, "true or false");
   }
 
   void string(std::string_view key, std::string &out)
   {
-    read(key, out, [](const JsonValue &value) {
-      return value.string() ? std::optional(*value.string()) : std::nullopt;
-    }, "a string");
+    if (const Json *value = get(key); value && value->is_string())
+      out = value->get<std::string>();
+    else if (value)
+      wrong_kind(key, "a string");
   }
 
   void strings(std::string_view key, std::vector<std::string> &out)
   {
-    for (const JsonValue *element : elements(key)) {
-      if (element->string())
-        out.push_back(*element->string());
+    for (const Json *element : elements(key)) {
+      if (element->is_string())
+        out.push_back(element->get<std::string>());
       else
-        wrong_kind(element, key, "an array of strings");
+        wrong_kind(key, "an array of strings");
     }
   }
 
   template <typename Number>
   void integers(std::string_view key, std::vector<Number> &out)
   {
-    for (const JsonValue *element : elements(key)) {
-      if (auto number = element->integer())
-        out.push_back(static_cast<Number>(*number));
+    for (const Json *element : elements(key)) {
+      Number number{};
+      if (integer_value(*element, number))
+        out.push_back(number);
       else
-        wrong_kind(element, key, "an array of integers");
+        wrong_kind(key, "an array of integers in range");
     }
   }
 
-  std::vector<const JsonValue *> elements(std::string_view key)
+  std::vector<const Json *> elements(std::string_view key)
   {
-    std::vector<const JsonValue *> out;
-    const JsonValue *value = get(key);
-    if (value && value->array()) {
-      for (const JsonValue &element : *value->array())
+    std::vector<const Json *> out;
+    const Json *value = get(key);
+    if (value && value->is_array()) {
+      for (const Json &element : *value)
         out.push_back(&element);
-    } else {
-      wrong_kind(value, key, "an array");
+    } else if (value) {
+      wrong_kind(key, "an array");
     }
     return out;
-  }
-
-  // Stores member `key` in `out` if `as_kind` (JsonValue → optional) finds
-  // it of the right kind.
-  template <typename Out, typename AsKind>
-  void read(std::string_view key, Out &out, AsKind as_kind, const char *expected)
-  {
-    const JsonValue *value = get(key);
-    auto converted = value ? as_kind(*value) : std::nullopt;
-    if (converted)
-      out = static_cast<Out>(*converted);
-    else
-      wrong_kind(value, key, expected);
   }
 
   void take_problem_of(MemberReader &other)
@@ -134,18 +126,32 @@ class MemberReader {
   const std::string &problem() const { return problem_; }
 
  private:
-  void wrong_kind(const JsonValue *value, std::string_view key, const char *expected)
+  // An integer (never 4.0) that `Number` holds.
+  template <typename Number>
+  static bool integer_value(const Json &value, Number &out)
   {
-    if (value && problem_.empty())
+    if (value.is_number_unsigned() && std::in_range<Number>(value.get<std::uint64_t>()))
+      out = static_cast<Number>(value.get<std::uint64_t>());
+    else if (value.is_number_integer() && !value.is_number_unsigned() &&
+             std::in_range<Number>(value.get<std::int64_t>()))
+      out = static_cast<Number>(value.get<std::int64_t>());
+    else
+      return false;
+    return true;
+  }
+
+  void wrong_kind(std::string_view key, const char *expected)
+  {
+    if (problem_.empty())
       problem_ = where_ + "'s \"" + std::string(key) + "\" is not " + expected;
   }
 
-  const JsonValue &object_;
+  const Json &object_;
   std::string where_;
   std::string problem_;
 };
 
-ManifestConnection read_connection(const JsonValue &value, MemberReader &parent)
+ManifestConnection read_connection(const Json &value, MemberReader &parent)
 {
   ManifestConnection connection;
   MemberReader reader(value, "a connection");
@@ -154,13 +160,13 @@ ManifestConnection read_connection(const JsonValue &value, MemberReader &parent)
   reader.strings("names", connection.names);
   reader.integer("pid", connection.pid);
   reader.boolean("frozen_before", connection.frozen_before);
-  if (value.object() && value.member("bus"))  // older files: the command's bus
+  if (reader.has("bus"))  // older files: the command's bus
     reader.string("bus", connection.bus);
   parent.take_problem_of(reader);
   return connection;
 }
 
-std::optional<RestoreMark> read_restore_mark(const JsonValue *value, MemberReader &parent)
+std::optional<RestoreMark> read_restore_mark(const Json *value, MemberReader &parent)
 {
   if (!value || value->is_null())
     return std::nullopt;
@@ -191,45 +197,44 @@ std::string check_manifest_values(const CheckpointManifest &manifest)
         manifest.processes.end())
       return "connection " + connection.unique_name + " has a pid not in the checkpoint";
   }
+  for (const std::string &option : manifest.criu_options)
+    if (option != kCriuFileLocks && option != kCriuShellJob)
+      return "\"" + option + "\" is not a CRIU option checkpoint records";
   return {};
 }
 
 } // namespace
 
-void add_manifest_members(JsonObject &json, const CheckpointManifest &manifest)
+void add_manifest_members(Json &json, const CheckpointManifest &manifest)
 {
-  std::vector<std::string> connections;
+  Json connections = Json::array();
   for (const ManifestConnection &connection : manifest.connections)
     connections.push_back(connection_json(connection));
-  json.add("pid", manifest.pid)
-      .add("process_name", manifest.command)
-      .add_json("processes", pids_json(manifest.processes))
-      .add("bus", manifest.bus)
-      .add_json("connections", json_array(connections))
-      .add("created_usec", manifest.created_usec)
-      .add("created", format_rfc3339(manifest.created_usec))
-      .add("freeze_ms", manifest.freeze_ms)
-      .add("dump_ms", manifest.dump_ms)
-      .add("total_ms", manifest.total_ms)
-      .add("image_bytes", manifest.image_bytes)
-      .add("criu", manifest.criu)
-      .add_json("criu_options", json_string_array(manifest.criu_options))
-      .add("shell_job", manifest.shell_job);
+  json["pid"] = manifest.pid;
+  json["process_name"] = manifest.command;
+  json["processes"] = manifest.processes;
+  json["bus"] = manifest.bus;
+  json["connections"] = std::move(connections);
+  json["created_usec"] = manifest.created_usec;
+  json["created"] = format_rfc3339(manifest.created_usec);
+  json["freeze_ms"] = json_milliseconds(manifest.freeze_ms);
+  json["dump_ms"] = json_milliseconds(manifest.dump_ms);
+  json["total_ms"] = json_milliseconds(manifest.total_ms);
+  json["image_bytes"] = manifest.image_bytes;
+  json["criu"] = manifest.criu;
+  json["criu_options"] = manifest.criu_options;
 }
 
 std::string manifest_json(const CheckpointManifest &manifest)
 {
-  JsonObject json;
-  json.add("format", kManifestFormat);
+  Json json = {{"format", kManifestFormat}};
   add_manifest_members(json, manifest);
-  json.add_json("restored", manifest.restored ? JsonObject()
-                                                    .add("at_usec", manifest.restored->at_usec)
-                                                    .add("at", format_rfc3339(
-                                                                   manifest.restored->at_usec))
-                                                    .add("restore_ms", manifest.restored->restore_ms)
-                                                    .str()
-                                              : "null");
-  return json.str() + "\n";
+  json["restored"] = nullptr;
+  if (const auto &mark = manifest.restored)
+    json["restored"] = {{"at_usec", mark->at_usec},
+                        {"at", format_rfc3339(mark->at_usec)},
+                        {"restore_ms", json_milliseconds(mark->restore_ms)}};
+  return json_text(json) + "\n";
 }
 
 Result<CheckpointManifest> parse_manifest(std::string_view text)
@@ -237,19 +242,19 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   auto parsed = parse_json(text);
   if (!parsed)
     return Error{"", "not JSON: " + parsed.error().message};
-  const JsonValue &root = parsed.value();
+  const Json &root = parsed.value();
   MemberReader reader(root, "the file");
   int format = 0;
   reader.integer("format", format);
-  if (reader.problem().empty() && format != kManifestFormat)
-    return Error{"", "format " + std::to_string(format) + " is not the one this program reads (" +
+  if (reader.problem().empty() && (format < 1 || format > kManifestFormat))
+    return Error{"", "format " + std::to_string(format) + " is not one this program reads (1 to " +
                          std::to_string(kManifestFormat) + ")"};
   CheckpointManifest manifest;
   reader.integer("pid", manifest.pid);
   reader.string("process_name", manifest.command);
   reader.integers("processes", manifest.processes);
   reader.string("bus", manifest.bus);
-  for (const JsonValue *connection : reader.elements("connections"))
+  for (const Json *connection : reader.elements("connections"))
     manifest.connections.push_back(read_connection(*connection, reader));
   reader.integer("created_usec", manifest.created_usec);
   reader.number("freeze_ms", manifest.freeze_ms);
@@ -257,11 +262,15 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   reader.number("total_ms", manifest.total_ms);
   reader.integer("image_bytes", manifest.image_bytes);
   reader.string("criu", manifest.criu);
-  if (root.member("criu_options"))  // older files: none
+  if (reader.has("criu_options"))  // older files: none
     reader.strings("criu_options", manifest.criu_options);
-  if (root.member("shell_job"))  // absent from checkpoints of 0.1.0
-    reader.boolean("shell_job", manifest.shell_job);
-  manifest.restored = read_restore_mark(root.member("restored"), reader);
+  bool shell_job = false;  // format 1's, absent from checkpoints of 0.1.0
+  if (format == 1 && reader.has("shell_job"))
+    reader.boolean("shell_job", shell_job);
+  if (shell_job && !manifest.restores_in_new_session())
+    manifest.criu_options.push_back(kCriuShellJob);
+  manifest.restored =
+      read_restore_mark(reader.has("restored") ? &root.at("restored") : nullptr, reader);
   if (!reader.problem().empty())
     return Error{"", reader.problem()};
   if (manifest.pid <= 1 || manifest.processes.empty() || manifest.processes.front() != manifest.pid)
@@ -269,6 +278,11 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
   if (auto problem = check_manifest_values(manifest); !problem.empty())
     return Error{"", problem};
   return manifest;
+}
+
+bool CheckpointManifest::restores_in_new_session() const
+{
+  return std::find(criu_options.begin(), criu_options.end(), kCriuShellJob) != criu_options.end();
 }
 
 fs::path manifest_path(const fs::path &images_dir)

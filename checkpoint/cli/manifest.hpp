@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint.json: what `checkpoint` writes next to CRIU's images and
 // `restore` reads back — the dumped processes, the bus, the checkpoint id
 // of each frozen connection with its names, the timings, and once restored,
@@ -14,13 +15,17 @@
 #include <vector>
 
 #include "bus-client/result.hpp"
+#include "cli/json.hpp"
 
 namespace dbus_checkpoint::cli {
 
-class JsonObject;
-
 inline constexpr const char *kManifestFileName = "dbus-checkpoint.json";
-inline constexpr int kManifestFormat = 1;
+// 2: --shell-job is one of criu_options (format 1 had a "shell_job" bool
+// beside them; still read).
+inline constexpr int kManifestFormat = 2;
+// The CRIU options checkpoint records: what restore accepts from the file.
+inline constexpr const char *kCriuFileLocks = "--file-locks";
+inline constexpr const char *kCriuShellJob = "--shell-job";
 
 struct ManifestConnection {
   std::string id;                  // checkpoint id
@@ -50,16 +55,18 @@ struct CheckpointManifest {
   double total_ms = 0;
   std::uint64_t image_bytes = 0;
   std::string criu;               // the criu that dumped
-  // What dump needed and restore needs too (e.g. --file-locks).
+  // What dump needed and restore needs too: --file-locks, and --shell-job
+  // when the root did not lead its session (a bus-activated service, say).
   std::vector<std::string> criu_options;
-  // The root did not lead its session (a bus-activated service, say): dumped
-  // and restored with criu --shell-job, restored into a new session.
-  bool shell_job = false;
   std::optional<RestoreMark> restored;
+
+  // Dumped as a shell job: restored with criu leading a new session, so
+  // that the service gets a session of its own.
+  bool restores_in_new_session() const;
 };
 
 // The manifest's members (for the file and for checkpoint --json).
-void add_manifest_members(JsonObject &json, const CheckpointManifest &manifest);
+void add_manifest_members(Json &json, const CheckpointManifest &manifest);
 std::string manifest_json(const CheckpointManifest &manifest);
 bus_client::Result<CheckpointManifest> parse_manifest(std::string_view text);
 

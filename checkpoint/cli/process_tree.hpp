@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Processes as /proc shows them: one process, or a process and all its
 // descendants.
 #pragma once

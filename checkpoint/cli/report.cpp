@@ -1,6 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/report.hpp"
-
-#include "cli/json.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -11,6 +10,14 @@ std::string join(const std::vector<std::string> &items, const char *separator)
   for (const std::string &item : items)
     out += (out.empty() ? "" : separator) + item;
   return out;
+}
+
+std::vector<pid_t> pids_of(const StoppedTree &stopped)
+{
+  std::vector<pid_t> pids;
+  for (const ProcessId &process : stopped.processes)
+    pids.push_back(process.pid);
+  return pids;
 }
 
 std::vector<std::string> pid_strings(const StoppedTree &stopped)
@@ -50,24 +57,22 @@ TableRow table_row(const ListedConnection &listed, std::int64_t now_usec)
           stopped_column(listed.stopped)};
 }
 
-std::string connection_json(const ListedConnection &listed, std::int64_t now_usec)
+Json connection_json(const ListedConnection &listed, std::int64_t now_usec)
 {
   const bus_client::FrozenConnection &c = listed.connection;
-  return JsonObject()
-      .add("id", c.id)
-      .add("unique_name", c.unique_name)
-      .add_json("names", json_string_array(c.names))
-      .add("attached", c.attached)
-      .add("since_usec", c.since_usec)
-      .add("since", format_rfc3339(c.since_usec))
-      .add("age_seconds", age(c.since_usec, now_usec).count())
-      .add("pid", c.pid)
-      .add("uid", c.uid)
-      .add("queued_messages", c.queued_messages)
-      .add("queued_bytes", c.queued_bytes)
-      .add("dropped_signals", c.dropped_signals)
-      .add_json("stopped", stopped_json(listed.stopped))
-      .str();
+  return {{"id", c.id},
+          {"unique_name", c.unique_name},
+          {"names", c.names},
+          {"attached", c.attached},
+          {"since_usec", c.since_usec},
+          {"since", format_rfc3339(c.since_usec)},
+          {"age_seconds", age(c.since_usec, now_usec).count()},
+          {"pid", c.pid},
+          {"uid", c.uid},
+          {"queued_messages", c.queued_messages},
+          {"queued_bytes", c.queued_bytes},
+          {"dropped_signals", c.dropped_signals},
+          {"stopped", stopped_json(listed.stopped)}};
 }
 
 } // namespace
@@ -77,13 +82,9 @@ int report_failure(const Output &output, const std::string &command,
 {
   output.report << "dbus-checkpoint: " << command << ": " << error.describe() << "\n";
   if (output.json) {
-    std::string error_json =
-        JsonObject()
-            .add_json("name", error.name.empty() ? "null" : json_string(error.name))
-            .add("message", error.message)
-            .str();
-    output.data << JsonObject().add("command", command).add_json("error", error_json).str()
-                << "\n";
+    const Json error_json = {{"name", error.name.empty() ? Json() : Json(error.name)},
+                             {"message", error.message}};
+    output.data << json_text({{"command", command}, {"error", error_json}}) << "\n";
   }
   return kExitFailure;
 }
@@ -99,21 +100,19 @@ std::string describe(const StoppedTree &stopped, Transition transition)
   return text + " with the cgroup freezer (" + stopped.cgroup_dir.string() + ")";
 }
 
-std::string stopped_json(const StoppedTree &stopped)
+Json stopped_json(const StoppedTree &stopped)
 {
-  return JsonObject()
-      .add("method", to_string(stopped.method))
-      .add("owner", stopped.owner)
-      .add_json("cgroup", stopped.method == StopMethod::CgroupFreezer
-                              ? json_string(stopped.cgroup_dir.string())
-                              : "null")
-      .add_json("pids", json_array(pid_strings(stopped)))
-      .str();
+  return {{"method", to_string(stopped.method)},
+          {"owner", stopped.owner},
+          {"cgroup", stopped.method == StopMethod::CgroupFreezer
+                         ? Json(stopped.cgroup_dir.string())
+                         : Json()},
+          {"pids", pids_of(stopped)}};
 }
 
-std::string stopped_json(const std::optional<StoppedTree> &stopped)
+Json stopped_json(const std::optional<StoppedTree> &stopped)
 {
-  return stopped ? stopped_json(*stopped) : "null";
+  return stopped ? stopped_json(*stopped) : Json();
 }
 
 std::string format_frozen_table(const std::vector<ListedConnection> &listed,
@@ -129,12 +128,12 @@ std::string format_frozen_table(const std::vector<ListedConnection> &listed,
                       rows);
 }
 
-std::string frozen_list_json(const std::vector<ListedConnection> &listed, std::int64_t now_usec)
+Json frozen_list_json(const std::vector<ListedConnection> &listed, std::int64_t now_usec)
 {
-  std::vector<std::string> entries;
+  Json entries = Json::array();
   for (const ListedConnection &entry : listed)
     entries.push_back(connection_json(entry, now_usec));
-  return JsonObject().add("command", "list").add_json("frozen", json_array(entries)).str();
+  return {{"command", "list"}, {"frozen", std::move(entries)}};
 }
 
 } // namespace dbus_checkpoint::cli

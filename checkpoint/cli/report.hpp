@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the subcommands print: to people (a table, sentences on stderr) or,
 // with --json, one JSON object on stdout.
 #pragma once
@@ -10,6 +11,7 @@
 #include "bus-client/checkpoint_bus.hpp"
 #include "cli/format.hpp"
 #include "cli/in_place.hpp"
+#include "cli/json.hpp"
 
 namespace dbus_checkpoint::cli {
 
@@ -40,12 +42,12 @@ enum class Transition { Stop, Resume };
 // "... with the cgroup freezer (DIR)".
 std::string describe(const StoppedTree &stopped, Transition transition);
 // {"method":..,"owner":..,"cgroup":..,"pids":[..]}
-std::string stopped_json(const StoppedTree &stopped);
-std::string stopped_json(const std::optional<StoppedTree> &stopped);  // null if none
+Json stopped_json(const StoppedTree &stopped);
+Json stopped_json(const std::optional<StoppedTree> &stopped);  // null if none
 
 // `now_usec`: CLOCK_REALTIME, for the ages.
 std::string format_frozen_table(const std::vector<ListedConnection> &listed,
                                 std::int64_t now_usec);
-std::string frozen_list_json(const std::vector<ListedConnection> &listed, std::int64_t now_usec);
+Json frozen_list_json(const std::vector<ListedConnection> &listed, std::int64_t now_usec);
 
 } // namespace dbus_checkpoint::cli

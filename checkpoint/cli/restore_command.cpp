@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint restore -D DIR: wait for the dumped pids to be free,
 // criu restore with our plugin (which Reattaches each connection), mark
 // the checkpoint restored, thaw the connections.
@@ -20,7 +21,7 @@
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
 #include "criu-probe/restore_phases.hpp"
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -194,7 +195,7 @@ std::vector<std::string> restored_processes_that_ended(const CheckpointManifest 
 // pidfd becomes readable when its process exits.
 void wait_until_exited(pid_t pid, std::chrono::milliseconds timeout)
 {
-  record::UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  base::UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!process)
     return;  // gone already
   struct pollfd exited{process.get(), POLLIN, 0};
@@ -297,17 +298,15 @@ void print_restore(const Output &output, const CheckpointManifest &manifest, con
     std::vector<std::string> ids;
     for (const ManifestConnection &connection : connections)
       ids.push_back(connection.id);
-    output.data << JsonObject()
-                       .add("command", "restore")
-                       .add("dir", dir.string())
-                       .add("pid", manifest.pid)
-                       .add("process_name", manifest.command)
-                       .add_json("ids", json_string_array(ids))
-                       .add("wait_ms", to_milliseconds(times.wait))
-                       .add("restore_ms", to_milliseconds(times.restore))
-                       .add("thaw_ms", to_milliseconds(times.thaw))
-                       .add("total_ms", to_milliseconds(times.total))
-                       .str()
+    output.data << json_text({{"command", "restore"},
+                               {"dir", dir.string()},
+                               {"pid", manifest.pid},
+                               {"process_name", manifest.command},
+                               {"ids", ids},
+                               {"wait_ms", json_milliseconds(to_milliseconds(times.wait))},
+                               {"restore_ms", json_milliseconds(to_milliseconds(times.restore))},
+                               {"thaw_ms", json_milliseconds(to_milliseconds(times.thaw))},
+                               {"total_ms", json_milliseconds(to_milliseconds(times.total))}})
                 << "\n";
     return;
   }
@@ -374,14 +373,12 @@ int run_restore(const Invocation &invocation, const Output &output)
   // command, so that it can tell how one that died right away ended.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   std::vector<std::string> criu_arguments = {"-d"};
-  if (manifest.value().shell_job)
-    criu_arguments.push_back("--shell-job");
   criu_arguments.insert(criu_arguments.end(), manifest.value().criu_options.begin(),
                         manifest.value().criu_options.end());
   // A shell job joins criu's session: criu leads a new one, so the restored
   // service gets a session of its own, not the caller's terminal session.
   auto restored = run_criu(setup.value(), "restore", dir, criu_arguments,
-                           /*in_new_session=*/manifest.value().shell_job);
+                           /*in_new_session=*/manifest.value().restores_in_new_session());
   if (!restored)
     return fail(Error{"", restored.error().message + "\nthe images in " + dir.string() +
                               " are kept"});

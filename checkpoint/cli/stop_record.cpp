@@ -1,14 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/stop_record.hpp"
-
-#include "cli/files.hpp"
 
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <string_view>
+
+#include "cli/files.hpp"
+#include "cli/json.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -18,7 +20,9 @@ using bus_client::Error;
 using bus_client::Result;
 
 constexpr const char *kDefaultDir = "/run/dbus-checkpoint";
-constexpr const char *kFirstLine = "dbus-checkpoint stopped-in-place 1";
+constexpr const char *kFormat = "dbus-checkpoint stopped-in-place 2";
+// What dbus-checkpoint 0.1 wrote: lines of text.
+constexpr std::string_view kTextFormat = "dbus-checkpoint stopped-in-place 1\n";
 
 // Checkpoint ids are hex; anything else is no file of ours (and never a path).
 bool is_file_name_id(const std::string &id)
@@ -38,66 +42,48 @@ fs::path stop_record_dir()
 
 std::string format_stop_record(const std::string &checkpoint_id, const StoppedTree &stopped)
 {
-  std::ostringstream text;
-  text << kFirstLine << "\n"
-       << "checkpoint " << checkpoint_id << "\n"
-       << "method " << to_string(stopped.method) << "\n"
-       << "owner " << stopped.owner << "\n";
-  if (stopped.method == StopMethod::CgroupFreezer)
-    text << "cgroup " << stopped.cgroup_dir.string() << "\n";
+  Json processes = Json::array();
   for (const ProcessId &process : stopped.processes)
-    text << "process " << process.pid << " " << process.start_time << "\n";
-  return text.str();
+    processes.push_back({{"pid", process.pid}, {"start_time", process.start_time}});
+  const Json record = {{"format", kFormat},
+                       {"checkpoint", checkpoint_id},
+                       {"method", to_string(stopped.method)},
+                       {"owner", stopped.owner},
+                       {"cgroup", stopped.method == StopMethod::CgroupFreezer
+                                      ? Json(stopped.cgroup_dir.string())
+                                      : Json()},
+                       {"processes", std::move(processes)}};
+  return json_text(record) + "\n";
 }
 
-// Strict: every line known, method, owner and checkpoint once each, a
-// cgroup only for the cgroup method, nothing after a line's fields (found
-// by test/fuzz/fuzz_stop_record: a lax reader took records that did not
-// mean what they said).
 std::optional<StoppedTree> parse_stop_record(const std::string &text)
 {
-  std::istringstream lines(text);
-  std::string line;
-  if (!std::getline(lines, line) || line != kFirstLine)
+  auto parsed = parse_json(text);
+  if (!parsed)
     return std::nullopt;
-  StoppedTree stopped;
-  std::string method;
-  bool has_owner = false, has_checkpoint = false, has_cgroup = false;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    fields >> key;
-    if (key == "checkpoint" && !has_checkpoint) {
-      std::string id;
-      fields >> id;
-      has_checkpoint = is_file_name_id(id);
-    } else if (key == "method" && method.empty()) {
-      fields >> method;
-      if (method != "cgroup" && method != "signal")
-        return std::nullopt;
-      stopped.method = method == "cgroup" ? StopMethod::CgroupFreezer : StopMethod::Signals;
-    } else if (key == "owner" && !has_owner) {
-      fields >> stopped.owner;
-      has_owner = stopped.owner > 0;
-    } else if (key == "cgroup" && !has_cgroup && line.size() > std::string("cgroup ").size()) {
-      stopped.cgroup_dir = line.substr(std::string("cgroup ").size());
-      has_cgroup = true;
-      continue;  // the rest of the line is the path
-    } else if (key == "process") {
-      ProcessId process;
-      fields >> process.pid >> process.start_time;
-      if (process.pid <= 0)
-        return std::nullopt;
-      stopped.processes.push_back(process);
-    } else {
+  const Json &record = parsed.value();
+  // Written by this program into a directory only root may write: any
+  // surprise means "not a record", never a guess.
+  try {
+    if (!record.is_object() || record.value("format", "") != kFormat)
       return std::nullopt;
-    }
-    if (fields.fail() || !(fields >> std::ws).eof())
+    StoppedTree stopped;
+    const std::string method = record.at("method").get<std::string>();
+    if (method != "cgroup" && method != "signal")
       return std::nullopt;
+    stopped.method = method == "cgroup" ? StopMethod::CgroupFreezer : StopMethod::Signals;
+    stopped.owner = record.at("owner").get<pid_t>();
+    if (stopped.method == StopMethod::CgroupFreezer)
+      stopped.cgroup_dir = record.at("cgroup").get<std::string>();
+    for (const Json &process : record.at("processes"))
+      stopped.processes.push_back(
+          {process.at("pid").get<pid_t>(), process.at("start_time").get<std::uint64_t>()});
+    if (stopped.method == StopMethod::CgroupFreezer && stopped.cgroup_dir.empty())
+      return std::nullopt;
+    return stopped;
+  } catch (const Json::exception &) {
+    return std::nullopt;
   }
-  const bool cgroup_method = stopped.method == StopMethod::CgroupFreezer;
-  const bool complete = has_checkpoint && !method.empty() && has_owner && has_cgroup == cgroup_method;
-  return complete ? std::optional(stopped) : std::nullopt;
 }
 
 Result<void> save_stop_record(const fs::path &dir, const std::string &checkpoint_id,
@@ -125,6 +111,11 @@ Result<std::optional<StoppedTree>> load_stop_record(const fs::path &dir,
   auto text = read_whole_file(path);
   if (!text)
     return text.error();
+  if (text.value().starts_with(kTextFormat))
+    return Error{"", path.string() + " was written by dbus-checkpoint 0.1 (a text record), which "
+                                     "this version does not read: resume its processes by hand "
+                                     "(kill -CONT, or 0 into their cgroup's cgroup.freeze) and "
+                                     "remove the file"};
   auto stopped = parse_stop_record(text.value());
   if (!stopped)
     return Error{"", path.string() + " is not a record of stopped processes"};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Which processes `freeze --in-place` stopped, kept in a small file per
 // checkpoint id so that `thaw ID` and `discard ID`, run later and from
 // another invocation, resume exactly those.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The calls the plugin makes to org.freedesktop.DBus.Checkpoint over
 // sd-bus, on the bus a dumped socket was connected to: which frozen
 // connection owns a socket (ListFrozen's "socket_inode"), its record

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Which of a dumped task's sockets are bus connections, and the bus's end
 // of them.  CRIU hands the plugin every socket whose peer is outside the
 // dump; only those connected to a bus we know are ours.

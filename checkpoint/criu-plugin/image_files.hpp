@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the plugin keeps in CRIU's images directory for each bus socket it
 // claims, named by the socket's inode (CRIU's id for it at dump and
 // restore): dbus-checkpoint-<ino>.record, the frozen connection's record

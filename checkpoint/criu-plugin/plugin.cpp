@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint's CRIU plugin: CRIU calls it for every socket of a dumped
 // task whose peer is outside the dump, and again for each socket it
 // claimed when restoring.  The work is in socket_hooks.cpp; here is only

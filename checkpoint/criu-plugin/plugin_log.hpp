@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The plugin's lines in CRIU's own log (-o FILE, -v): CRIU gives plugins no
 // logging API in criu-plugin.h, but its executable exports print_on_level,
 // which writes to the log with CRIU's levels and timestamps.  Without it

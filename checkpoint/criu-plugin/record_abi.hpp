@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The frozen-connection record through the library's C ABI
 // (dbus-checkpoint/bus-abi.h), owned.
 #pragma once

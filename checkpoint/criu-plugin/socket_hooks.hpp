@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the plugin does with a task's socket when CRIU dumps and restores
 // it (DESIGN.md §3).  Each returns what CRIU's hook wants: 0 or a new fd,
 // -ENOTSUP for a socket that is not ours, another negative errno (with a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What dbus-checkpoint reads from CRIU's output and logs: its version, its
 // error reports, the tail of a log, and what to tell a user whose CRIU is
 // too old.  Plain C++ with no other dependency, so that the configure step

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "criu-probe/criu_probe.hpp"
 
 #include <arpa/inet.h>
@@ -20,7 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "record/unique_fd.hpp"
+#include "base/child_process.hpp"
+#include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::criu {
 namespace {
@@ -29,7 +31,8 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
-using record::UniqueFd;
+using base::ChildProcess;
+using base::UniqueFd;
 
 constexpr std::size_t kErrorLines = 6;
 constexpr std::size_t kTailLines = 12;
@@ -68,75 +71,6 @@ std::string read_file(const fs::path &path)
   text << in.rdbuf();
   return text.str();
 }
-
-// Waits up to `limit` for `pid` (our child) to end; reaps it.  False on time-out.
-bool wait_for_exit(pid_t pid, milliseconds limit, int *status)
-{
-  // glibc 2.36's <sys/pidfd.h> lacks extern "C": the system call itself.
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (pidfd) {
-    pollfd entry{pidfd.get(), POLLIN, 0};
-    int ready;
-    do
-      ready = ::poll(&entry, 1, static_cast<int>(limit.count()));
-    while (ready < 0 && errno == EINTR);
-    if (ready == 0)
-      return false;
-  }
-  pid_t got;
-  do
-    got = ::waitpid(pid, status, 0);
-  while (got < 0 && errno == EINTR);
-  return true;
-}
-
-// A process we started; killed (with its process group when it leads one)
-// and reaped unless it was reaped already.
-class OwnedProcess {
- public:
-  OwnedProcess() = default;
-  OwnedProcess(pid_t pid, bool kill_group) : pid_(pid), kill_group_(kill_group) {}
-  OwnedProcess(OwnedProcess &&other) noexcept
-      : pid_(std::exchange(other.pid_, -1)), kill_group_(other.kill_group_)
-  {
-  }
-  OwnedProcess &operator=(OwnedProcess &&other) noexcept
-  {
-    kill_and_reap();
-    pid_ = std::exchange(other.pid_, -1);
-    kill_group_ = other.kill_group_;
-    return *this;
-  }
-  ~OwnedProcess() { kill_and_reap(); }
-
-  pid_t pid() const { return pid_; }
-  // The process has been reaped by someone: nothing left to do.
-  void forget() { pid_ = -1; }
-  // Waits for its end; false on time-out (it is still ours then).
-  bool wait(milliseconds limit, int *status)
-  {
-    if (pid_ < 0 || !wait_for_exit(pid_, limit, status))
-      return false;
-    pid_ = -1;
-    return true;
-  }
-  void kill_and_reap()
-  {
-    if (pid_ < 0)
-      return;
-    if (kill_group_)
-      ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    int status;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool kill_group_ = false;
-};
 
 struct ProgramEnd {
   bool timed_out = false;
@@ -183,11 +117,13 @@ ProgramEnd run_program(const std::vector<std::string> &argv, const fs::path &out
     ::_exit(127);
   }
   ::setpgid(pid, pid);
-  OwnedProcess program(pid, true);
+  ChildProcess program(pid, true);
   ProgramEnd end;
-  if (!program.wait(deadline.remaining(), &end.status)) {
+  if (auto status = program.wait_for(deadline.remaining())) {
+    end.status = *status;
+  } else {
     end.timed_out = true;
-    program.kill_and_reap();
+    end.status = program.kill_and_reap();
   }
   end.output = read_file(output_file);
   return end;
@@ -230,7 +166,7 @@ ProgramEnd run_program(const std::vector<std::string> &argv, const fs::path &out
 }
 
 struct TestProcess {
-  OwnedProcess process;
+  ChildProcess process;
   UniqueFd caller;  // our UDP socket for pings
   sockaddr_in address{};
 };
@@ -262,7 +198,7 @@ TestProcess start_test_process()
     throw ProbeFailure{system_error("fork")};
   if (pid == 0)
     test_process_main(udp.get(), pair_in.get(), pair_out.get());
-  test.process = OwnedProcess(pid, false);
+  test.process = ChildProcess(pid, false);
   return test;
 }
 
@@ -308,13 +244,13 @@ class SubreaperScope {
 
 // The process `criu restore` left behind, once it is our child (we are a
 // subreaper); nothing when there is none, so that no stranger is killed.
-OwnedProcess adopt_restored(pid_t pid)
+ChildProcess adopt_restored(pid_t pid)
 {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(status, line);)
     if (line.rfind("PPid:", 0) == 0)
-      return std::stol(line.substr(5)) == ::getpid() ? OwnedProcess(pid, false) : OwnedProcess();
-  return OwnedProcess();
+      return std::stol(line.substr(5)) == ::getpid() ? ChildProcess(pid, false) : ChildProcess();
+  return ChildProcess();
 }
 
 class Probe {
@@ -429,8 +365,7 @@ ProbeResult Probe::run()
     criu_step("dump", "a dump of a test process (a session leader with a unix socketpair and "
                       "a UDP socket)",
               {"-t", std::to_string(pid)}, &result_.dump_time);
-    int status = 0;
-    if (!test.process.wait(deadline_.remaining(), &status))
+    if (!test.process.wait_for(deadline_.remaining()))
       throw ProbeFailure{criu_name() + " dumped the test process (pid " + std::to_string(pid) +
                          ") but left it running"};
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Does this CRIU work on this machine?  `criu check` cannot tell (CRIU 4.1.1
 // says "Looks good" and then hangs in every dump here), so the probe does
 // what we need CRIU for: it dumps and restores a small test process -- a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-criu-probe: does this CRIU work here?  Dumps and restores a small test
 // process (see criu_probe.hpp).  Exit status 0: it works; 1: it does not (the
 // reason on stderr); 2: usage.

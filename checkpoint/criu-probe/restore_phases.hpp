@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Where the milliseconds of a `criu restore -v4` go, read from the
 // timestamps of its log ("(00.012345) ..." lines, seconds since CRIU
 // started logging), for the restore report and the benchmark.

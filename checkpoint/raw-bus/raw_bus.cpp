@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "raw-bus/raw_bus.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A bus client's socket at the byte level, for what no client library
 // does: continue a connection on a new socket (Reattach instead of Hello),
 // take the exact bytes a client had not read, read exactly one message and
@@ -19,11 +20,11 @@
 
 #include <dbus/dbus.h>
 
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::raw_bus {
 
-using record::UniqueFd;
+using base::UniqueFd;
 using Deadline = std::chrono::steady_clock::time_point;
 
 struct [[nodiscard]] Status {

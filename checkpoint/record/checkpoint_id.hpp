@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Checkpoint ids: 128 random bits, written as 32 lowercase hex digits.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Encoding and decoding of a frozen-connection record (proto/frozen_connection.proto).
 //
 // Both directions validate: a record that decode() would refuse is never

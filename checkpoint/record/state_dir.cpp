@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "record/state_dir.hpp"
 
 #include <fcntl.h>
@@ -12,13 +13,15 @@
 #include <vector>
 
 #include "record/checkpoint_id.hpp"
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "record/validate.hpp"
 
 namespace dbus_checkpoint::record {
 namespace {
 
 namespace fs = std::filesystem;
+using base::UniqueFd;
+using base::UniqueDir;
 
 constexpr std::size_t kReadChunkBytes = 64 * 1024;
 

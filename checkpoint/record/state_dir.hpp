@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon's state directory (bus config <checkpoint_dir>): one file per
 // frozen connection, DIR/<checkpoint_id>.record, so frozen names survive a
 // daemon restart or a reboot.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Validation of a frozen-connection record (DESIGN.md §2).
 //
 // A record may come from another boot, another host or an attacker

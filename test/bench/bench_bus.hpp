@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A private system-type bus on one of the daemons the benchmarks compare:
 // our patched dbus-daemon, the stock dbus-daemon built from the same tarball
 // without our patches, or Debian's dbus-broker.  All three read the same

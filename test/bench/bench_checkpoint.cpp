@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-bench-checkpoint: what org.freedesktop.DBus.Checkpoint costs on our
 // patched daemon, without CRIU:
 //   - Freeze -> its reply, -> the NameFrozen error seen by a caller, -> the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The names, paths and members the benchmark programs use, and an sd-bus
 // peer served by a thread of the benchmark process itself, so that the
 // moment it receives something is known on the benchmark's own clock.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-bench-restore: restoring a checkpointed service vs starting it cold,
 // for the sd-bus sample service on our patched daemon (private system bus),
 // with real CRIU and our plugin, as test/criu/test_criu_plugin.cpp does it:

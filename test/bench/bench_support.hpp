@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What every benchmark program shares: its command line, repeated
 // measurements summarised as median / min / max, the tables it prints, and
 // the JSON lines it writes for scripts/bench.sh's report.

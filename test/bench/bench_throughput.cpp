@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-bench-throughput: message throughput of our patched dbus-daemon, the
 // stock dbus-daemon 1.16.2 (same tarball, no patches, same meson options)
 // and Debian's dbus-broker, each on a private system-type bus, with sd-bus

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-bench-wayland: restoring a checkpointed graphical session vs starting
 // it cold — test/wayland/session.sh (headless weston, weston-terminal,
 // dcp-wayland-counter) on our daemon as session and system bus:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Turn the benchmark programs' JSON lines into report.md and bench.png.
 
 Usage: report.py OUT_DIR THROUGHPUT.jsonl CHECKPOINT.jsonl RESTORE.jsonl [WAYLAND.jsonl]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // checkpoint/bus-client/process_buses: which buses a process's environment
 // names, and when two addresses are one bus.
 #define BOOST_TEST_MODULE test_process_buses

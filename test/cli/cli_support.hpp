@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the tests of the dbus-checkpoint binary share: running it, and
 // reading its --json output with an independent parser (Python's json).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The dbus-checkpoint binary, run as administrators run it, against a
 // private system bus on our patched daemon with real sample services:
 // freeze / list / thaw, freeze --in-place (SIGSTOP and the cgroup freezer),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `dbus-checkpoint checkpoint` and `restore` as administrators run them:
 // the built binary, real CRIU with our plugin, our patched daemon as a
 // private system bus, the sample services of each client library.  Root
@@ -279,7 +280,7 @@ BOOST_FIXTURE_TEST_CASE(a_service_in_its_starters_session_is_restored_into_its_o
   BOOST_TEST(increment(name) == 1u);
 
   CommandResult dumped = must_run({"checkpoint", "--json", name, "-D", images.string()});
-  BOOST_TEST(json_query(dumped.out, "d['shell_job']") == "True", dumped.out);
+  BOOST_TEST(json_query(dumped.out, "'--shell-job' in d['criu_options']") == "True", dumped.out);
   BOOST_REQUIRE(wait_until([&] { return !starter.running(); }, 10s));
   CommandResult restored = restore();
   RestoredProcess restored_process(pid);

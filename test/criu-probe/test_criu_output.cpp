@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // checkpoint/criu-probe/criu_output: CRIU's version, error reports, log tails.
 #define BOOST_TEST_MODULE criu_output
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // checkpoint/criu-probe: the probe of the real CRIU works and costs little;
 // a CRIU that hangs, fails, lies about its version or is missing is found
 // out within the time limit, with a message that says what happened and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // criu-probe/restore_phases: the phases of a restore, from a -v4 log shaped
 // like CRIU 4.2.1's (lines kept from a real restore of the sample service).
 #define BOOST_TEST_MODULE restore_phases

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "criu_support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -55,15 +56,6 @@ std::string tail_of(const fs::path &log, std::size_t n_lines)
     if (text[--start] == '\n')
       lines++;
   return "--- last lines of " + log.string() + ":\n" + text.substr(start);
-}
-
-std::uintmax_t directory_bytes(const fs::path &dir)
-{
-  std::uintmax_t total = 0;
-  for (const auto &entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && entry.path().extension() != ".log")
-      total += entry.file_size();
-  return total;
 }
 
 CriuRun criu_dump(pid_t pid, const fs::path &images, const CommandPrefix &enter)

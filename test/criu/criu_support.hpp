@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the CRIU end-to-end tests share: running CRIU with our plugin,
 // waiting for a dumped process to be gone, owning what CRIU restored, and
 // the dump-then-restore sequence on one bus (CheckpointedService).
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/files.hpp"
 #include "bus_client.hpp"
 #include "private_bus.hpp"
 #include "process.hpp"
@@ -47,8 +49,11 @@ class RestoredProcess {
 
 // The last lines of a log, for assertion messages.
 std::string tail_of(const std::filesystem::path &log, std::size_t n_lines = 30);
-// Bytes of the regular files in dir, CRIU's logs left out.
-std::uintmax_t directory_bytes(const std::filesystem::path &dir);
+// Bytes of the images in dir (base::image_bytes: CRIU's logs left out).
+inline std::uintmax_t directory_bytes(const std::filesystem::path &dir)
+{
+  return dbus_checkpoint::base::image_bytes(dir);
+}
 
 struct CriuRun {
   CommandResult result;

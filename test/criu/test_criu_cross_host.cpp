@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // "Another host": a service dumped with CRIU on host A is restored on host
 // B, into its original bus connection, which B's bus adopts (our plugin
 // Imports the record the dump kept, then Reattaches).  Needs root.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CRIU plugin (checkpoint/criu-plugin) with real CRIU, a real patched
 // daemon and the sample services: `criu dump` of a service whose bus
 // connection is frozen, `criu restore` back into that same connection.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // "Reboot": a frozen service is dumped with CRIU, then the bus daemon and
 // every other client die at once (kill -9, as a power cut would), a fresh
 // daemon starts with the same <checkpoint_dir> (its records come back as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Hostile peers against a frozen connection on the patched daemon (issue 12):
 // each test is named for the finding it checks, and failed before its fix.
 #define BOOST_TEST_MODULE checkpoint_hardening

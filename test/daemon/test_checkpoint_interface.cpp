@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // org.freedesktop.DBus.Checkpoint on the patched daemon, driven by real
 // clients against real services (sd-bus, libdbus via python3-dbus, GDBus):
 // Freeze / Thaw / Discard / Export / ListFrozen, the NameFrozen error and

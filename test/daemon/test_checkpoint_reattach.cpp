@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reattach (bus-patches take-over-socket, reattach), played the way the
 // CRIU plugin plays it but with bare sockets: a client's connection is frozen, its socket
 // closes (as `criu dump` closes it), and a new socket that says Reattach

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Records of frozen connections outlive the bus (bus-patches
 // adopt-authenticated-connection, restore-frozen-connections):
 // a daemon killed with SIGKILL and started again with the same checkpoint

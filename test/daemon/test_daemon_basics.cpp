@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The patched daemon starts as a system bus with the real policy, answers
 // the standard bus methods, and is driven by the usual administrator tools.
 #define BOOST_TEST_MODULE daemon_basics

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // org.freedesktop.DBus.Checkpoint.Import on our running daemon: each input
 // is sent as the record; the bus must answer every call (a reply or an
 // error), and a record it adopts is discarded again so the next input

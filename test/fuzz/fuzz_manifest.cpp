@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI's reader of dbus-checkpoint.json (restore trusts nothing in it):
 // never crashes, a refusal says why, and what it accepts is written and
 // read back to the same manifest.

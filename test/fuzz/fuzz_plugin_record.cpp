@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CRIU plugin's restore path on a hostile images directory: the record
 // file (written and read back through image_files, as dump and restore do)
 // is parsed, and what it accepts becomes the Reattach call the plugin

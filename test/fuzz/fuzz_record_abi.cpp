@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp_record_parse(), as the daemon calls it on Import and at start-up, and
 // every getter on what it accepts; an accepted record serializes, and its
 // bytes parse again.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // record::decode() on any bytes: never crashes, and what it accepts encodes
 // and decodes again to the same record.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon's start-up loader, dcp_state_load_all(), on a state directory
 // holding one record file with the input's bytes: never crashes, reports
 // each file once, as a record or with a reason.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI's reader of freeze --in-place's stop records: never crashes, and
 // what it accepts is formatted and parsed back to the same record.
 #include <cstddef>

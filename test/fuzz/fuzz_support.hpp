@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the fuzz targets share: a failed invariant aborts (libFuzzer then
 // reports the input as a crash), and a scratch directory made once.
 #pragma once

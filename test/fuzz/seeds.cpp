@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-fuzz-seeds OUTDIR: writes the seed corpus of each fuzz target into
 // OUTDIR/<target>/, made by our own writers (records built through the C
 // ABI as the daemon builds them, a manifest and a stop record as the CLI
@@ -105,8 +106,7 @@ std::string manifest()
   m.total_ms = 70;
   m.image_bytes = 400000;
   m.criu = "/usr/lib/dbus-checkpoint/criu";
-  m.criu_options = {"--file-locks"};
-  m.shell_job = true;
+  m.criu_options = {"--file-locks", "--shell-job"};
   m.restored = cli::RestoreMark{1764600001000000, 44.5};
   return cli::manifest_json(m);
 }

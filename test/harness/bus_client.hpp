@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A small sd-bus client for tests: owning handles, method calls that
 // return the error instead of failing, and signal collection with a
 // deadline.  Test-only code: failures to even connect or send throw.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Calls to org.freedesktop.DBus.Checkpoint and the sample services, for
 // tests: each REQUIREs success where its name says it does.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A private system-type bus running our patched dbus-daemon.
 //
 // Its configuration is the patched daemon's own system.conf (the real

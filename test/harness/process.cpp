@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "process.hpp"
 
 #include <cerrno>
@@ -12,23 +13,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/unique_fd.hpp"
+
 extern char **environ;
 
 namespace dcp::test {
 namespace {
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd &&o) noexcept : fd_(o.release()) {}
-  UniqueFd &operator=(UniqueFd &&o) noexcept { reset(o.release()); return *this; }
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  int release() { int fd = fd_; fd_ = -1; return fd; }
-  void reset(int fd = -1) { if (fd_ >= 0) ::close(fd_); fd_ = fd; }
- private:
-  int fd_;
-};
+using dbus_checkpoint::base::UniqueFd;
+
 
 [[noreturn]] void fail(const std::string &what)
 {
@@ -157,10 +150,10 @@ ChildProcess::ChildProcess(const std::vector<std::string> &argv, const std::stri
   if (log.get() < 0)
     fail("open " + log_path);
   auto args = c_argv(argv);
-  pid_ = fork();
-  if (pid_ < 0)
+  const pid_t pid = fork();
+  if (pid < 0)
     fail("fork");
-  if (pid_ == 0) {
+  if (pid == 0) {
     if (new_session)
       setsid();
     int devnull = open("/dev/null", O_RDONLY);
@@ -172,73 +165,50 @@ ChildProcess::ChildProcess(const std::vector<std::string> &argv, const std::stri
     dprintf(STDERR_FILENO, "exec %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
+  child_ = dbus_checkpoint::base::ChildProcess(pid);
 }
 
-ChildProcess::ChildProcess(ChildProcess &&other) noexcept : pid_(other.pid_)
-{
-  other.pid_ = -1;
-}
+ChildProcess::ChildProcess(ChildProcess &&other) noexcept = default;
 
 ChildProcess &ChildProcess::operator=(ChildProcess &&other) noexcept
 {
   if (this != &other) {
-    if (pid_ > 0)
-      kill_hard();
-    pid_ = other.pid_;
-    other.pid_ = -1;
+    kill_hard();
+    child_ = std::move(other.child_);
   }
   return *this;
 }
 
 ChildProcess::~ChildProcess()
 {
-  if (pid_ > 0)
+  if (child_.running())
     stop(std::chrono::seconds(2));
 }
 
 bool ChildProcess::running()
 {
-  if (pid_ <= 0)
-    return false;
-  int status;
-  pid_t r = waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    pid_ = -1;
-    return false;
-  }
-  return true;
+  return child_.running() && !child_.try_reap().has_value();
 }
 
 int ChildProcess::reap(std::chrono::milliseconds timeout)
 {
-  int status = -1;
-  bool done = wait_until([&] {
-    pid_t r = waitpid(pid_, &status, WNOHANG);
-    return r == pid_ || (r < 0 && errno == ECHILD);
-  }, timeout);
-  if (!done)
-    return -1;
-  pid_ = -1;
-  return status;
+  return child_.wait_for(timeout).value_or(-1);
 }
 
 int ChildProcess::stop(std::chrono::milliseconds grace)
 {
-  if (pid_ <= 0)
+  if (!child_.running())
     return -1;
-  kill(pid_, SIGTERM);
+  kill(child_.pid(), SIGTERM);
   int status = reap(grace);
-  if (pid_ > 0)
+  if (child_.running())
     status = kill_hard();
   return status;
 }
 
 int ChildProcess::kill_hard()
 {
-  if (pid_ <= 0)
-    return -1;
-  kill(pid_, SIGKILL);
-  return reap(std::chrono::seconds(10));
+  return child_.kill_and_reap();
 }
 
 std::string read_file(const std::string &path)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Running programs from tests: capture output, bound the time, never leak
 // a child.  Test-only code: failures to even start a program throw.
 #pragma once
@@ -7,6 +8,8 @@
 #include <string>
 #include <sys/types.h>
 #include <vector>
+
+#include "base/child_process.hpp"
 
 namespace dcp::test {
 
@@ -41,7 +44,7 @@ class ChildProcess {
   ChildProcess &operator=(const ChildProcess &) = delete;
   ~ChildProcess();
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   bool running();
   // SIGTERM then, after `grace`, SIGKILL; returns the wait status.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
@@ -49,7 +52,7 @@ class ChildProcess {
 
  private:
   int reap(std::chrono::milliseconds timeout);
-  pid_t pid_ = -1;
+  dbus_checkpoint::base::ChildProcess child_;
 };
 
 // Wait until `predicate` is true, polling every few ms; false on timeout.

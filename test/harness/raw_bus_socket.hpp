@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A bus client on a bare socket, for what no client library does: resume
 // a connection on a new socket (Reattach), look at the exact bytes of the
 // stream, write half a message.  A thin test wrapper over the production

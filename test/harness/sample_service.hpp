@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The sample services (test/services/), one per client library, started on
 // a PrivateSystemBus the way the checkpoint tests need them: as session
 // leaders (CRIU restores a detached task only if it leads its session),

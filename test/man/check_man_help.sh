@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # check_man_help.sh CLI MAN_PAGE: dbus-checkpoint's --help texts and its man
 # page agree: the same commands, the same options (each way), the exit
 # statuses, --criu-timeout's range and default, and the version.

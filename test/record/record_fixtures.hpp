@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Shared by the record tests: owners for what the C ABI hands out, a fully
 // populated record, D-Bus message bytes and a scratch directory.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Checkpoint ids: fresh ones are 32 lowercase hex digits and differ; only
 // that form is accepted wherever an id comes in.
 #define BOOST_TEST_MODULE record_checkpoint_id

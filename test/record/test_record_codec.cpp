@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Building, serializing and parsing a record through the C ABI: every getter
 // returns what was set, before and after a round trip; setters refuse what
 // dcp_record_parse would refuse.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp_record_parse refuses every kind of bad record with -EINVAL and a
 // sentence naming the field at fault; it never crashes on any bytes.
 #define BOOST_TEST_MODULE record_validate

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The state directory: records saved there load back after a restart, each
 // save replaces its file atomically, and one bad file does not hide others.
 #define BOOST_TEST_MODULE record_state_dir
@@ -14,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "record/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "record_fixtures.hpp"
 
 namespace fs = std::filesystem;
@@ -123,7 +124,7 @@ BOOST_AUTO_TEST_CASE(save_replaces_the_file_atomically)
   auto first = dcp::test::make_minimal_record();
   save(tmp.path(), first.get());
   const std::string first_bytes = dcp::test::serialize(first.get());
-  dbus_checkpoint::record::UniqueFd old_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  dbus_checkpoint::base::UniqueFd old_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   BOOST_REQUIRE(old_file);
 
   auto second = dcp::test::make_full_record();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-sample-sdbus: the sample system-bus service on libsystemd's sd-bus.
 //
 // Tests checkpoint it with CRIU and check that it continues where it was,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the Python sample services share: the interface's names, the command
 line, the simulated start-up cost and the ready file.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Sample system-bus service on GDBus (python3-gi) with a GLib main loop.
 
 Same interface and behaviour as dcp-sample-sdbus; see sample_common.py.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The three sample services (sd-bus, python3-dbus, GDBus) behave the same
 // on a private system bus: every test runs once per kind, and Boost names
 // the kind in the context of any failure.

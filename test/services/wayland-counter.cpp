@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-wayland-counter: a Wayland client (wl_shm, xdg-shell, no toolkit)
 // whose window shows a counter, and a D-Bus service on the SESSION bus that
 // increments it; it also holds a connection to the system bus.

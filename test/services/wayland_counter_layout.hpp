@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What dcp-wayland-counter draws, and where: shared by the app and the
 // tests that check a screenshot shows it.  The window is kWidth x kHeight;
 // a kBorder-wide frame of kFrameColor surrounds a colour gradient on which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Our patched daemon as THE system bus, the way a Debian system runs it, for
 // Debian's own system services.  Root only.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Debian's own system services on our daemon as THE system bus
 // (DistributionBus), checkpointed and restored with the dbus-checkpoint CLI
 // and real CRIU.  Root only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reading weston-screenshooter's PNGs and proving what they show: where
 // dcp-wayland-counter's window is (found by its frame), that its digits
 // read a given value, that it is not one colour, and how two screenshots

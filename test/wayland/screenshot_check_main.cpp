@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dcp-wayland-screenshot-check PNG VALUE [--same-as OTHER.png]: does the
 // screenshot show dcp-wayland-counter's window reading VALUE (and is it
 // pixel for pixel OTHER.png)?  For scripts/demo-wayland.sh; --colors PNG

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The graphical session that test/wayland and scripts/demo-wayland.sh
 # checkpoint as one process tree under this shell: headless weston
 # (DESIGN.md §6), weston-terminal running terminal-shell.sh, and

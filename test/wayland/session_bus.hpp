@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What test/wayland needs around a graphical session: our daemon as a
 // private SESSION bus, the session's process tree (test/wayland/session.sh
 // under setsid), screenshots, and killing a whole restored tree.

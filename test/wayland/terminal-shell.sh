@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The "shell" weston-terminal runs in the checkpointed session: text to
 # show, and one more line per SIGUSR1 (proof the terminal still draws after
 # restore).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A graphical session checkpointed and restored with dbus-checkpoint:
 // headless weston, dcp-wayland-counter (ours: its window shows a counter it
 // serves on the session bus; it also holds a system-bus connection) and

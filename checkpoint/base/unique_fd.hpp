@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Owners of a file descriptor and of a DIR stream: closed when they go.
 #pragma once
 
@@ -9,7 +10,7 @@
 #include <system_error>
 #include <utility>
 
-namespace dbus_checkpoint::record {
+namespace dbus_checkpoint::base {
 
 class UniqueFd {
 public:
@@ -52,4 +53,4 @@ struct DirCloser {
 };
 using UniqueDir = std::unique_ptr<DIR, DirCloser>;
 
-} // namespace dbus_checkpoint::record
+} // namespace dbus_checkpoint::base
