@@ -14,9 +14,6 @@
 //     long the bus takes meanwhile to answer someone else.
 // The frozen service is a BenchPeer: a thread of this process, so that its
 // receive times are on this process's clock.
-#include <fcntl.h>
-#include <grp.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -30,6 +27,7 @@
 #include "bench_support.hpp"
 #include "bus_client.hpp"
 #include "checkpoint_calls.hpp"
+#include "no_reply_flood.hpp"
 #include "sample_service.hpp"
 
 using namespace dcp;
@@ -285,8 +283,6 @@ void measure_memory(Report &report, const BenchOptions &options)
 // ---- Load (issue 12) -------------------------------------------------
 
 constexpr const char *kNameFrozenError = "org.freedesktop.DBus.Error.NameFrozen";
-constexpr const char *kLimitsExceededError = "org.freedesktop.DBus.Error.LimitsExceeded";
-constexpr const char *kNotSupportedError = "org.freedesktop.DBus.Error.NotSupported";
 constexpr uid_t kNobody = 65534;
 
 double round_trip_ms(sd_bus *bus)
@@ -358,76 +354,6 @@ void measure_many_callers(Report &report, const BenchOptions &options)
   report.add({"load", "another peer's GetId meanwhile", subject, "ms", other_round_trip});
 }
 
-// What the flooding child got back.
-struct FloodTally {
-  unsigned sent = 0;
-  unsigned limits_exceeded = 0;
-  unsigned not_supported = 0;
-  unsigned other_errors = 0;
-};
-
-int tally_error(sd_bus_message *message, void *userdata, sd_bus_error *)
-{
-  auto &tally = *static_cast<FloodTally *>(userdata);
-  const sd_bus_error *error = sd_bus_message_get_error(message);
-  if (!error)
-    return 0;
-  if (std::strcmp(error->name, kLimitsExceededError) == 0)
-    tally.limits_exceeded++;
-  else if (std::strcmp(error->name, kNotSupportedError) == 0)
-    tally.not_supported++;
-  else
-    tally.other_errors++;
-  return 0;
-}
-
-// In a forked child that became `nobody`: `count` NO_REPLY Echo calls to
-// the frozen name (each with an fd if `with_fd`), reading the errors the
-// bus sends back as it goes; the tally is written to `result_fd`.
-[[noreturn]] void flood_as_nobody(unsigned count, bool with_fd, int result_fd)
-{
-  if (setgroups(0, nullptr) != 0 || setresgid(kNobody, kNobody, kNobody) != 0 ||
-      setresuid(kNobody, kNobody, kNobody) != 0)
-    _exit(10);
-  sd_bus *raw = nullptr;
-  if (sd_bus_open_system(&raw) < 0)
-    _exit(11);
-  test::SdBus bus(raw);
-  FloodTally tally;
-  sd_bus_slot *filter = nullptr;
-  if (sd_bus_add_filter(bus.get(), &filter, tally_error, &tally) < 0)
-    _exit(12);
-  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const test::MethodCall echo = echo_method(kPeerName);
-  for (unsigned i = 0; i < count; i++) {
-    sd_bus_message *raw_message = nullptr;
-    if (sd_bus_message_new_method_call(bus.get(), &raw_message, echo.destination.c_str(),
-                                       echo.path.c_str(), echo.interface.c_str(),
-                                       echo.member.c_str()) < 0)
-      _exit(13);
-    test::SdBusMessage message(raw_message);
-    if (sd_bus_message_append(message.get(), "s", "flood") < 0 ||
-        (with_fd && sd_bus_message_append(message.get(), "h", devnull) < 0))
-      _exit(14);
-    sd_bus_message_set_expect_reply(message.get(), 0);
-    if (sd_bus_send(bus.get(), message.get(), nullptr) < 0)
-      _exit(15);
-    tally.sent++;
-    if (i % 256 == 255) {
-      sd_bus_flush(bus.get());
-      while (sd_bus_process(bus.get(), nullptr) > 0) {
-      }
-    }
-  }
-  sd_bus_flush(bus.get());
-  const auto deadline = Clock::now() + 2s;
-  while (Clock::now() < deadline)
-    if (sd_bus_process(bus.get(), nullptr) <= 0)
-      sd_bus_wait(bus.get(), 50'000);
-  sd_bus_slot_unref(filter);
-  _exit(write(result_fd, &tally, sizeof tally) == static_cast<ssize_t>(sizeof tally) ? 0 : 16);
-}
-
 void measure_flood(Report &report, const BenchOptions &options, bool with_fd)
 {
   const unsigned count = static_cast<unsigned>(scaled(20000, options));
@@ -442,28 +368,13 @@ void measure_flood(Report &report, const BenchOptions &options, bool with_fd)
     const std::string id = freeze(admin.get(), kPeerName);
     const pid_t daemon = bus.config().pid();
     rss_before.add(static_cast<double>(test::resident_set_kib(daemon)));
-    int result[2];
-    if (pipe2(result, O_CLOEXEC) != 0)
-      throw std::runtime_error("pipe failed");
-    const pid_t child = fork();
-    if (child < 0)
-      throw std::runtime_error("fork failed");
-    if (child == 0) {
-      close(result[0]);
-      flood_as_nobody(count, with_fd, result[1]);
-    }
-    close(result[1]);
+    test::NoReplyFlood flood(echo_method(kPeerName), "flood", count, kNobody, with_fd);
     Samples during;
-    int status = 0;
-    while (waitpid(child, &status, WNOHANG) == 0) {
+    while (!flood.done()) {
       during.add(round_trip_ms(other.get()));
       std::this_thread::sleep_for(5ms);
     }
-    FloodTally tally;
-    const ssize_t n = read(result[0], &tally, sizeof tally);
-    close(result[0]);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n != static_cast<ssize_t>(sizeof tally))
-      throw std::runtime_error("the flooding child failed (status " + std::to_string(status) + ")");
+    const test::FloodResult tally = flood.finish();
     rss_after.add(static_cast<double>(test::resident_set_kib(daemon)));
     if (!during.empty()) {
       round_trip_median.add(during.median());

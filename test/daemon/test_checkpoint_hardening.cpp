@@ -6,19 +6,16 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <stdexcept>
-#include <fcntl.h>
-#include <grp.h>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
 #include "bus_client.hpp"
 #include "checkpoint_calls.hpp"
 #include "private_bus.hpp"
+#include "no_reply_flood.hpp"
 #include "process.hpp"
 #include "sample_service.hpp"
 
@@ -27,37 +24,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char *kLimitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded";
-constexpr const char *kNotSupported = "org.freedesktop.DBus.Error.NotSupported";
-
 struct Fixture {
   PrivateSystemBus bus;
   SdBus admin = open_system_bus();
 };
-
-// What a flood of NO_REPLY calls got back: error replies by name.
-struct FloodResult {
-  unsigned sent = 0;
-  unsigned limits_exceeded = 0;
-  unsigned not_supported = 0;
-  unsigned other_errors = 0;
-};
-
-// Counts the error replies a connection receives.
-int count_error(sd_bus_message *message, void *userdata, sd_bus_error *)
-{
-  auto *result = static_cast<FloodResult *>(userdata);
-  const sd_bus_error *e = sd_bus_message_get_error(message);
-  if (e == nullptr)
-    return 0;
-  if (std::strcmp(e->name, kLimitsExceeded) == 0)
-    result->limits_exceeded++;
-  else if (std::strcmp(e->name, kNotSupported) == 0)
-    result->not_supported++;
-  else
-    result->other_errors++;
-  return 0;
-}
 
 // Send `count` NO_REPLY Increment calls to `destination` (with an fd each if
 // `with_fd`) as `uid` (0: as ourselves), then collect the error replies for
@@ -66,65 +36,9 @@ int count_error(sd_bus_message *message, void *userdata, sd_bus_error *)
 FloodResult flood_no_reply(const std::string &destination, unsigned count, uid_t uid,
                            bool with_fd = false)
 {
-  int fds[2];
-  BOOST_REQUIRE_EQUAL(pipe(fds), 0);
-  pid_t pid = fork();
-  BOOST_REQUIRE_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    if (uid != 0 && (setgroups(0, nullptr) != 0 || setresgid(uid, uid, uid) != 0 ||
-                     setresuid(uid, uid, uid) != 0))
-      _exit(10);
-    FloodResult result;
-    sd_bus *raw = nullptr;
-    if (sd_bus_open_system(&raw) < 0)
-      _exit(11);
-    SdBus bus(raw);
-    sd_bus_slot *filter = nullptr;
-    if (sd_bus_add_filter(bus.get(), &filter, count_error, &result) < 0)
-      _exit(12);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    for (unsigned i = 0; i < count; i++) {
-      sd_bus_message *raw_message = nullptr;
-      if (sd_bus_message_new_method_call(bus.get(), &raw_message, destination.c_str(),
-                                         kSampleObjectPath, kSampleInterface,
-                                         "Increment") < 0)
-        _exit(13);
-      SdBusMessage message(raw_message);
-      if (with_fd && sd_bus_message_append(message.get(), "h", devnull) < 0)
-        _exit(14);
-      sd_bus_message_set_expect_reply(message.get(), 0);
-      if (sd_bus_send(bus.get(), message.get(), nullptr) < 0)
-        _exit(15);
-      result.sent++;
-      if (i % 256 == 255) {
-        sd_bus_flush(bus.get());
-        while (sd_bus_process(bus.get(), nullptr) > 0) {
-        }
-      }
-    }
-    sd_bus_flush(bus.get());
-    auto deadline = std::chrono::steady_clock::now() + 2s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (sd_bus_process(bus.get(), nullptr) > 0)
-        continue;
-      sd_bus_wait(bus.get(), 100'000);
-    }
-    sd_bus_slot_unref(filter);
-    if (write(fds[1], &result, sizeof result) != static_cast<ssize_t>(sizeof result))
-      _exit(16);
-    _exit(0);
-  }
-  close(fds[1]);
-  FloodResult result;
-  ssize_t n = read(fds[0], &result, sizeof result);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  BOOST_REQUIRE_MESSAGE(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                        "flooding child failed, status " << status);
-  BOOST_REQUIRE_EQUAL(n, static_cast<ssize_t>(sizeof result));
-  return result;
+  return NoReplyFlood({destination, kSampleObjectPath, kSampleInterface, "Increment"}, "", count,
+                      uid, with_fd)
+      .finish();
 }
 
 } // namespace
