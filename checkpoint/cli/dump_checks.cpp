@@ -199,13 +199,7 @@ Result<std::vector<ResourceLimit>> parse_limits(const std::string &limits_text)
 
 bool has_sys_resource(const std::string &status_text)
 {
-  std::istringstream lines(status_text);
-  for (std::string line; std::getline(lines, line);)
-    if (line.starts_with("CapEff:")) {
-      const std::uint64_t capabilities = std::stoull(line.substr(7), nullptr, 16);
-      return (capabilities >> kCapSysResource) & 1;
-    }
-  return false;
+  return (proc_status_mask(status_text, "CapEff") >> kCapSysResource) & 1;
 }
 
 CriuAbilities criu_abilities(const std::vector<std::string> &patch_features)

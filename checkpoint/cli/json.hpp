@@ -3,8 +3,10 @@
 // (dbus-checkpoint.json, the records of processes stopped in place).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +23,22 @@ std::string json_text(const Json &value);
 
 // A duration in milliseconds as the CLI prints it: to the microsecond.
 double json_milliseconds(double milliseconds);
+
+// `value` into `out` if it is an integer (never 4.0 or 4e242) that `Number`
+// holds; false otherwise, `out` untouched.  nlohmann's get<int>() of a
+// number out of range is undefined behaviour.
+template <typename Number>
+bool json_integer(const Json &value, Number &out)
+{
+  if (value.is_number_unsigned() && std::in_range<Number>(value.get<std::uint64_t>()))
+    out = static_cast<Number>(value.get<std::uint64_t>());
+  else if (value.is_number_integer() && !value.is_number_unsigned() &&
+           std::in_range<Number>(value.get<std::int64_t>()))
+    out = static_cast<Number>(value.get<std::int64_t>());
+  else
+    return false;
+  return true;
+}
 
 // One JSON value and nothing but white space around it; the error says
 // where ("at line 1, column 2: syntax error ...").

@@ -55,7 +55,7 @@ class MemberReader {
   template <typename Number>
   void integer(std::string_view key, Number &out)
   {
-    if (const Json *value = get(key); value && !integer_value(*value, out))
+    if (const Json *value = get(key); value && !json_integer(*value, out))
       wrong_kind(key, "an integer in range");
   }
 
@@ -98,7 +98,7 @@ class MemberReader {
   {
     for (const Json *element : elements(key)) {
       Number number{};
-      if (integer_value(*element, number))
+      if (json_integer(*element, number))
         out.push_back(number);
       else
         wrong_kind(key, "an array of integers in range");
@@ -126,20 +126,6 @@ class MemberReader {
   const std::string &problem() const { return problem_; }
 
  private:
-  // An integer (never 4.0) that `Number` holds.
-  template <typename Number>
-  static bool integer_value(const Json &value, Number &out)
-  {
-    if (value.is_number_unsigned() && std::in_range<Number>(value.get<std::uint64_t>()))
-      out = static_cast<Number>(value.get<std::uint64_t>());
-    else if (value.is_number_integer() && !value.is_number_unsigned() &&
-             std::in_range<Number>(value.get<std::int64_t>()))
-      out = static_cast<Number>(value.get<std::int64_t>());
-    else
-      return false;
-    return true;
-  }
-
   void wrong_kind(std::string_view key, const char *expected)
   {
     if (problem_.empty())

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/process_tree.hpp"
 
+#include "cli/files.hpp"
+
 #include <charconv>
 #include <csignal>
 #include <filesystem>
@@ -137,10 +139,7 @@ std::vector<pid_t> wait_until_gone(const std::vector<pid_t> &pids,
   }
 }
 
-namespace {
-
-// The hex mask after "KEY:\t" in /proc/PID/status text; 0 if absent.
-std::uint64_t status_mask(const std::string &status_text, const std::string &key)
+std::uint64_t proc_status_mask(const std::string &status_text, const std::string &key)
 {
   std::istringstream lines(status_text);
   for (std::string line; std::getline(lines, line);)
@@ -155,6 +154,8 @@ std::uint64_t status_mask(const std::string &status_text, const std::string &key
   return 0;
 }
 
+namespace {
+
 constexpr std::uint64_t signal_bit(int signal) { return std::uint64_t{1} << (signal - 1); }
 
 } // namespace
@@ -165,19 +166,19 @@ std::uint64_t fatal_signals_pending(const std::string &status_text)
                                             signal_bit(SIGURG) | signal_bit(SIGWINCH) |
                                             signal_bit(SIGSTOP) | signal_bit(SIGTSTP) |
                                             signal_bit(SIGTTIN) | signal_bit(SIGTTOU);
-  const std::uint64_t pending = status_mask(status_text, "SigPnd") | status_mask(status_text, "ShdPnd");
-  const std::uint64_t handled = status_mask(status_text, "SigBlk") | status_mask(status_text, "SigIgn") |
-                                status_mask(status_text, "SigCgt");
+  const std::uint64_t pending =
+      proc_status_mask(status_text, "SigPnd") | proc_status_mask(status_text, "ShdPnd");
+  const std::uint64_t handled = proc_status_mask(status_text, "SigBlk") |
+                                proc_status_mask(status_text, "SigIgn") |
+                                proc_status_mask(status_text, "SigCgt");
   // SIGKILL can be neither blocked, ignored nor caught.
   return (pending & ~handled & ~kNotTerminating) | (pending & signal_bit(SIGKILL));
 }
 
 std::uint64_t fatal_signals_pending(pid_t pid)
 {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::ostringstream text;
-  text << status.rdbuf();
-  return fatal_signals_pending(text.str());
+  auto status = read_whole_file("/proc/" + std::to_string(pid) + "/status");
+  return status ? fatal_signals_pending(status.value()) : 0;
 }
 
 } // namespace dbus_checkpoint::cli

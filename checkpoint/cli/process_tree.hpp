@@ -55,6 +55,10 @@ bool pid_in_use(pid_t pid);
 std::vector<pid_t> wait_until_gone(const std::vector<pid_t> &pids,
                                    std::chrono::milliseconds timeout);
 
+// The hex mask after "KEY:" on its line of /proc/PID/status text (SigPnd,
+// CapEff, ...); 0 if the line is absent or not hex.
+std::uint64_t proc_status_mask(const std::string &status_text, const std::string &key);
+
 // Signals that will end the process as soon as it runs: pending (for the
 // thread or the process), not blocked, neither ignored nor caught, and
 // terminating by default (SIGCHLD, SIGCONT, SIGURG, SIGWINCH and the stop

@@ -4,7 +4,6 @@
 // the checkpoint restored, thaw the connections.
 #include <poll.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
 #include "criu-probe/restore_phases.hpp"
+#include "base/child_process.hpp"
 #include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -195,7 +195,7 @@ std::vector<std::string> restored_processes_that_ended(const CheckpointManifest 
 // pidfd becomes readable when its process exits.
 void wait_until_exited(pid_t pid, std::chrono::milliseconds timeout)
 {
-  base::UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  base::UniqueFd process(base::open_pidfd(pid));
   if (!process)
     return;  // gone already
   struct pollfd exited{process.get(), POLLIN, 0};
@@ -276,10 +276,7 @@ std::string restore_phases_line(const fs::path &dir, Clock::duration restore)
   const std::vector<criu::Phase> phases = log ? criu::restore_phases(log.value()) : std::vector<criu::Phase>{};
   if (phases.empty())
     return "";
-  double logged_ms = 0;
-  for (const criu::Phase &phase : phases)
-    logged_ms += phase.ms;
-  const double outside_ms = to_milliseconds(restore) - logged_ms;
+  const double outside_ms = to_milliseconds(restore) - criu::logged_ms(phases);
   return "  of which (criu's log): " + criu::describe_phases(phases) +
          (outside_ms > 0 ? "; before and after its log (exec, libraries, exit) " +
                                format_milliseconds(outside_ms)

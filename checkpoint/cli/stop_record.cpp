@@ -72,12 +72,17 @@ std::optional<StoppedTree> parse_stop_record(const std::string &text)
     if (method != "cgroup" && method != "signal")
       return std::nullopt;
     stopped.method = method == "cgroup" ? StopMethod::CgroupFreezer : StopMethod::Signals;
-    stopped.owner = record.at("owner").get<pid_t>();
+    if (!json_integer(record.at("owner"), stopped.owner))
+      return std::nullopt;
     if (stopped.method == StopMethod::CgroupFreezer)
       stopped.cgroup_dir = record.at("cgroup").get<std::string>();
-    for (const Json &process : record.at("processes"))
-      stopped.processes.push_back(
-          {process.at("pid").get<pid_t>(), process.at("start_time").get<std::uint64_t>()});
+    for (const Json &process : record.at("processes")) {
+      ProcessId id;
+      if (!json_integer(process.at("pid"), id.pid) ||
+          !json_integer(process.at("start_time"), id.start_time))
+        return std::nullopt;
+      stopped.processes.push_back(id);
+    }
     if (stopped.method == StopMethod::CgroupFreezer && stopped.cgroup_dir.empty())
       return std::nullopt;
     return stopped;

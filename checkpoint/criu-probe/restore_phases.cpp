@@ -71,6 +71,14 @@ std::vector<Phase> restore_phases(const std::string &log_text)
   return phases;
 }
 
+double logged_ms(const std::vector<Phase> &phases)
+{
+  double sum = 0;
+  for (const Phase &phase : phases)
+    sum += phase.ms;
+  return sum;
+}
+
 std::string describe_phases(const std::vector<Phase> &phases)
 {
   std::string out;

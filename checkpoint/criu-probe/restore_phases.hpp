@@ -26,6 +26,9 @@ struct Phase {
 // the log has no timestamps (not -v4, or not a restore log).
 std::vector<Phase> restore_phases(const std::string &log_text);
 
+// The whole log's span: the sum of the phases.
+double logged_ms(const std::vector<Phase> &phases);
+
 // "start-up 5.2, plugin load 23.6, ... ms"
 std::string describe_phases(const std::vector<Phase> &phases);
 

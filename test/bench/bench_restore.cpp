@@ -290,11 +290,9 @@ class RestoreBench {
     if (!restore_used_kernel_probe_cache(images_))
       times.kernel_probe_redone = true;
     times.criu_phases = criu_log::restore_phases(test::read_file((images_ / "restore.log").string()));
-    double logged_ms = 0;
-    for (const criu_log::Phase &phase : times.criu_phases)
-      logged_ms += phase.ms;
     if (!times.criu_phases.empty())
-      times.criu_phases.push_back({"outside its log (exec, exit)", run.ms - logged_ms});
+      times.criu_phases.push_back(
+          {"outside its log (exec, exit)", run.ms - criu_log::logged_ms(times.criu_phases)});
 
     const auto thaw_start = Clock::now();
     throw_unless_ok(admin_.thaw(checkpoint_id_), "Thaw");

@@ -568,6 +568,17 @@ BOOST_AUTO_TEST_CASE(records_round_trip_through_text_and_files)
                                 "\"processes\":[{\"pid\":\"7\",\"start_time\":5}]}")
                   .has_value(),
              "a pid is a number");
+  // Found by test/fuzz/fuzz_stop_record: get<pid_t>() of 4e242 is undefined.
+  BOOST_TEST(!parse_stop_record("{\"format\":\"dbus-checkpoint stopped-in-place 2\","
+                                "\"method\":\"signal\",\"owner\":4E242,\"cgroup\":null,"
+                                "\"processes\":[]}")
+                  .has_value(),
+             "an owner out of range");
+  BOOST_TEST(!parse_stop_record("{\"format\":\"dbus-checkpoint stopped-in-place 2\","
+                                "\"method\":\"signal\",\"owner\":7,\"cgroup\":null,"
+                                "\"processes\":[{\"pid\":7,\"start_time\":12.457}]}")
+                  .has_value(),
+             "a start time that is not an integer");
 
   auto dir = std::filesystem::temp_directory_path() /
              ("dcp-stop-records-" + std::to_string(getpid()));
