@@ -236,6 +236,14 @@ sample_service=$build/test/services/dcp-sample-sdbus
 ok "${debs[*]##*/}"
 
 step "bookworm root (debootstrap, cached in $cache)"
+# One run at a time makes or reads the cache (two QA runs, e.g. from two
+# clones, would otherwise debootstrap into the same directory at once).
+mkdir -p "$(dirname "$cache")"
+exec 8>"$cache.lock"
+if ! flock -n 8; then
+  echo "  waiting for another QA run that holds $cache.lock" >&2
+  flock 8
+fi
 if [ -f "$cache/.dcp-include" ] && [ "$(cat "$cache/.dcp-include")" = "$include" ]; then
   ok "cached"
 else
@@ -259,6 +267,7 @@ step "a fresh machine from the cache"
 mkdir -p "$qa"
 rm -rf "$machine"
 cp -a "$cache" "$machine"
+exec 8>&-
 rm -f "$machine/.dcp-include"
 echo dcp-qa >"$machine/etc/hostname"
 mkdir -p "$machine/root/dcp-packages"
