@@ -4,8 +4,9 @@
 # programs (test/bench/) and the stock dbus-daemon they compare ours with
 # (-DDCP_BENCHMARKS=ON), run them, and write build/bench/report.md and
 # build/bench/bench.png.  Extra arguments go to every program (e.g. --runs 7).
-# The runs take about 1.5 minutes on 2 cores (dcp-bench-restore, with CRIU,
-# about 40 s of them, as root: CRIU needs it); a first build about 3 more.
+# The runs take about 3 minutes on 2 cores (dcp-bench-restore and
+# dcp-bench-services, with CRIU, about 2 of them, as root: CRIU needs it); a
+# first build about 3 more.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${DCP_BUILD_DIR:-$top/build}
@@ -15,7 +16,7 @@ start=$SECONDS
 "$top/scripts/install-deps.sh" >/dev/null
 cmake -S "$top" -B "$build" -G Ninja -DDCP_BENCHMARKS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target dcp-bench-throughput dcp-bench-checkpoint \
-  dcp-bench-restore dcp-bench-wayland
+  dcp-bench-restore dcp-bench-wayland dcp-bench-services
 
 mkdir -p "$out"
 rm -f "$out"/*.jsonl
@@ -29,8 +30,10 @@ renice -n -5 -p $$ >/dev/null 2>&1 || true
   | tee "$out/restore.txt"
 "$build/test/bench/dcp-bench-wayland" --json "$out/wayland.jsonl" "$@" \
   | tee "$out/wayland.txt"
+"$build/test/bench/dcp-bench-services" --json "$out/services.jsonl" "$@" \
+  | tee "$out/services.txt"
 /usr/bin/python3 "$top/test/bench/report.py" "$out" "$out/throughput.jsonl" \
-  "$out/checkpoint.jsonl" "$out/restore.jsonl" "$out/wayland.jsonl"
+  "$out/checkpoint.jsonl" "$out/restore.jsonl" "$out/wayland.jsonl" "$out/services.jsonl"
 
 echo
 echo "bench: done in $((SECONDS - start)) s; report: $out/report.md, plot: $out/bench.png"

@@ -364,33 +364,13 @@ struct ScenarioSamples {
   }
 };
 
-// "restore wins, 25x" or "cold start wins (restore 0.8x as fast)", per scenario.
-void print_verdicts(const Report &report)
-{
-  std::cout << "\n";
-  for (const Figure &f : report.figures()) {
-    if (f.what != "cold / restore")
-      continue;
-    const double ratio = f.samples.median();
-    std::cout << f.subject << ": "
-              << (ratio >= 1 ? "restore wins, " + format_number(ratio) + "x as fast"
-                             : "cold start wins: restore takes " + format_number(1 / ratio) +
-                                   "x as long")
-              << "\n";
-  }
-  std::cout.flush();
-}
-
 } // namespace
 
 int main(int argc, char **argv)
 {
   return run_benchmark("dcp-bench-restore", [&] {
     BenchOptions options = parse_bench_options(argc, argv, kUsage, /*default_runs=*/7);
-    if (geteuid() != 0)
-      throw std::runtime_error("needs root: CRIU does");
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-      throw std::runtime_error(std::string("PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
+    become_criu_parent();
     Report report(options);
     RestoreBench bench;
     progress("warm-up cycle");

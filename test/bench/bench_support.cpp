@@ -10,7 +10,9 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 namespace dcp::bench {
 namespace {
@@ -33,6 +35,30 @@ std::string json_string(const std::string &text)
 }
 
 } // namespace
+
+void become_criu_parent()
+{
+  if (geteuid() != 0)
+    throw std::runtime_error("needs root: CRIU does");
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    throw std::runtime_error(std::string("PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
+}
+
+void print_verdicts(const Report &report)
+{
+  std::cout << "\n";
+  for (const Figure &f : report.figures()) {
+    if (f.what != "cold / restore")
+      continue;
+    const double ratio = f.samples.median();
+    std::cout << f.subject << ": "
+              << (ratio >= 1 ? "restore wins, " + format_number(ratio) + "x as fast"
+                             : "cold start wins: restore takes " + format_number(1 / ratio) +
+                                   "x as long")
+              << "\n";
+  }
+  std::cout.flush();
+}
 
 std::string format_number(double value)
 {

@@ -77,11 +77,21 @@ class Report {
   std::ofstream json_;
 };
 
+// One line per "cold / restore" figure of the report: "SUBJECT: restore
+// wins, 25x as fast" or "SUBJECT: cold start wins: restore takes 1.5x as
+// long".
+void print_verdicts(const Report &report);
+
 // A figure as the tables print it: 3 significant digits or so.
 std::string format_number(double value);
 
 // Lets this process (and the daemons it starts) hold thousands of sockets.
 void raise_open_file_limit(unsigned long wanted);
+
+// For a benchmark that runs CRIU: throws unless root (CRIU needs it), and
+// makes this process a child subreaper, so that what CRIU restores ends up
+// its child and is reaped by it.
+void become_criu_parent();
 
 // main() of a benchmark: runs `body`; on an exception prints
 // "program: what" and returns 1, else 0.

@@ -132,10 +132,7 @@ int main(int argc, char **argv)
 {
   return run_benchmark("dcp-bench-wayland", [&] {
     BenchOptions options = parse_bench_options(argc, argv, kUsage);
-    if (geteuid() != 0)
-      throw std::runtime_error("needs root: CRIU does");
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-      throw std::runtime_error(std::string("PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
+    become_criu_parent();
     Report report(options);
     WaylandBench bench;
     progress("warm-up cycle");

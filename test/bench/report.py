@@ -136,9 +136,13 @@ def verdict(ratio):
     return f"cold start wins: restore takes {number(1 / median)}× as long"
 
 
+def notes_of(notes, group):
+    return [f"Note: {n['note']}\n" for n in notes if n["group"] == group]
+
+
 def restore_section(figures, notes):
     restore, steps = select(figures, "restore"), select(figures, "restore-steps")
-    lines = [f"Note: {n['note']}\n" for n in notes if n["group"] == "restore"]
+    lines = notes_of(notes, "restore")
     if not restore:
         return "No restore figures.\n" + "\n".join(lines)
     scenarios = distinct(restore, "subject")
@@ -169,6 +173,25 @@ def wayland_section(figures):
             + [cell(find(wayland, what, s)) for s in subjects] for what in ordered_whats(wayland)]
     return (markdown_table(["median (min–max)"] + subjects, rows) + "\n\nverdict: "
             + verdict(find(wayland, "cold / restore", subjects[0])) + "\n")
+
+
+def services_section(figures, notes):
+    services, steps = select(figures, "services"), select(figures, "services-steps")
+    lines = notes_of(notes, "services")
+    if not services:
+        return "No system-service figures.\n" + "\n".join(lines)
+    subjects = distinct(services, "subject")
+    rows = [[s] + [cell(find(services, what, s)) for what in ordered_whats(services)]
+            + [verdict(find(services, "cold / restore", s))] for s in subjects]
+    header = (["service, median (min–max)"]
+              + [f"{w} ({find(services, w, subjects[0])['unit']})" for w in ordered_whats(services)]
+              + ["verdict"])
+    step_rows = [[s] + [cell(find(steps, what, s)) for what in ordered_whats(steps)] for s in subjects]
+    step_header = (["service, median (min–max)"]
+                   + [f"{w} ({next(f['unit'] for f in steps if f['what'] == w)})"
+                      for w in ordered_whats(steps)])
+    return (markdown_table(header, rows) + "\n\n" + "\n".join(lines) + "\nThe steps:\n\n"
+            + markdown_table(step_header, step_rows) + "\n")
 
 
 def plot_restore(figures, axes):
@@ -282,6 +305,19 @@ the images through userfaultfd (its start is counted in the restore).  Every run
 all scenarios in turn; cold / restore is taken within each cycle.  Images are on local disk.
 
 {restore_section(figures, notes)}
+## Debian's system services: restore vs cold start (issue 9)
+
+`dcp-bench-services`: avahi-daemon (`-s`, user avahi, chrooted, with its helper child),
+accounts-daemon and rtkit-daemon as their units start them, polkitd activated by the bus
+through Debian's launch helper, each on a bus of its own: our daemon as THE system bus of a
+private mount namespace (`test/system/distribution_bus`, Debian's policies, dropping to
+messagebus).  Cold start: exec (or the activating call) → the first answered real call
+(`GetVersionString`, `FindUserByName`, a property).  Restore: `dbus-checkpoint checkpoint NAME`,
+then `dbus-checkpoint restore` → the same call answered by the same unique name and pid (the
+round trip of `test/system/service_round_trip`, every check held in every run).  Every run goes
+through all services in turn; cold / restore is taken within each run.
+
+{services_section(figures, notes)}
 ## Graphical session: restore vs cold start
 
 `test/wayland/session.sh`: headless weston 10 (pixman, desktop-shell), weston-terminal and
