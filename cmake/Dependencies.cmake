@@ -65,3 +65,8 @@ dcp_require_program(SETPRIV_EXECUTABLE setpriv util-linux)
 dcp_require_program(WESTON_EXECUTABLE weston weston)
 dcp_require_program(WESTON_SCREENSHOOTER_EXECUTABLE weston-screenshooter weston)
 dcp_require_program(WESTON_TERMINAL_EXECUTABLE weston-terminal weston)
+# test/wayland's session with a keyboard: weston's x11 backend in Xvfb, keys
+# typed with xdotool; the session in an IPC namespace of its own (unshare).
+dcp_require_program(XVFB_EXECUTABLE Xvfb xvfb)
+dcp_require_program(XDOTOOL_EXECUTABLE xdotool xdotool)
+dcp_require_program(UNSHARE_EXECUTABLE unshare util-linux)

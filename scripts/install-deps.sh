@@ -29,8 +29,9 @@ packages=(
   # test/system: Debian's own system services on our daemon as the system bus
   avahi-daemon accountsservice rtkit polkitd
   # test/wayland and demo-wayland.sh: headless weston (its weston-terminal and
-  # weston-screenshooter), our Wayland client's build, PNG decoding
-  weston libwayland-dev libwayland-bin wayland-protocols libpng-dev
+  # weston-screenshooter), our Wayland client's build, PNG decoding; weston's
+  # x11 backend in Xvfb with keys typed by xdotool (a seat with a keyboard)
+  weston libwayland-dev libwayland-bin wayland-protocols libpng-dev xvfb xdotool
   # scripts/package.sh (debhelper packaging, lintian) and the man pages
   debhelper lintian man-db groff-base
   xsltproc docbook-xsl docbook-xml  # upstream dbus's man pages, in the package build

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "screenshot.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include <png.h>
 
 #include <set>
@@ -138,6 +141,54 @@ std::size_t differing_pixels_outside(const Image &a, const Image &b, Placement w
     for (int x = 0; x < a.width; x++)
       n += !inside(where, x, y) && a.at(x, y) != b.at(x, y);
   return n;
+}
+
+std::optional<Placement> find_terminal_point(const Image &image, Placement counter,
+                                             std::uint32_t desktop)
+{
+  std::map<std::uint32_t, std::size_t> counts;
+  for (int y = 0; y < image.height; y++)
+    for (int x = 0; x < image.width; x++)
+      if (!inside(counter, x, y) && image.at(x, y) != desktop)
+        counts[image.at(x, y)]++;
+  if (counts.empty())
+    return std::nullopt;
+  const std::uint32_t background =
+      std::max_element(counts.begin(), counts.end(),
+                       [](const auto &a, const auto &b) { return a.second < b.second; })
+          ->first;
+  // Nearest to the middle of that colour's pixels: away from the
+  // window's edges (a click on its border starts a resize, not a focus).
+  long long sum_x = 0, sum_y = 0, n = 0;
+  for (int y = 0; y < image.height; y++)
+    for (int x = 0; x < image.width; x++)
+      if (!inside(counter, x, y) && image.at(x, y) == background) {
+        sum_x += x;
+        sum_y += y;
+        n++;
+      }
+  const int middle_x = static_cast<int>(sum_x / n), middle_y = static_cast<int>(sum_y / n);
+  constexpr int kHalf = 7;
+  const auto uniform = [&](int cx, int cy) {
+    for (int y = cy - kHalf; y <= cy + kHalf; y++)
+      for (int x = cx - kHalf; x <= cx + kHalf; x++)
+        if (inside(counter, x, y) || image.at(x, y) != background)
+          return false;
+    return true;
+  };
+  std::optional<Placement> best;
+  long long best_distance = 0;
+  for (int y = kHalf; y < image.height - kHalf; y += kHalf)
+    for (int x = kHalf; x < image.width - kHalf; x += kHalf) {
+      const long long distance = 1LL * (x - middle_x) * (x - middle_x) + 1LL * (y - middle_y) * (y - middle_y);
+      if ((!best || distance < best_distance) && uniform(x, y)) {
+        best = Placement{x, y};
+        best_distance = distance;
+      }
+    }
+  if (best)
+    return best;
+  return std::nullopt;
 }
 
 std::string verify_counter_screenshot(const Image &image, std::uint32_t value,

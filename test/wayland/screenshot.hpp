@@ -46,6 +46,14 @@ std::size_t distinct_colors(const Image &image);
 std::size_t differing_pixels(const Image &a, const Image &b);
 std::size_t differing_pixels_outside(const Image &a, const Image &b, Placement where);
 
+// A point to click on to give weston-terminal the keyboard: the centre of
+// a 15x15 square of one colour that is neither `desktop` (weston.ini's
+// background) nor inside the counter window at `counter` — the terminal's
+// background, the only other large area on screen.  Of such colours the
+// most frequent one; the point nearest the middle of its pixels.
+std::optional<Placement> find_terminal_point(const Image &image, Placement counter,
+                                             std::uint32_t desktop);
+
 // All of the above for one screenshot that must show `value`: "" if it
 // does, else what is wrong; `summary` says where and how many colours.
 std::string verify_counter_screenshot(const Image &image, std::uint32_t value,

@@ -18,6 +18,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli/process_tree.hpp"
 #include "cli_support.hpp"
@@ -49,10 +51,17 @@ std::string busctl_counter(const std::string &address, const std::string &destin
   return first_line(r.out);  // "u 4"
 }
 
+// weston's backend (session.sh's BACKEND): headless, no input devices; or
+// x11, in an Xvfb of the session, whose keyboard xdotool types on.
+enum class Backend { Headless, X11 };
+
+// weston.ini's [shell] background-color.
+constexpr std::uint32_t kDesktopColor = 0x1f3a5f;
+
 // Everything of one session: the buses, the tree, a place for screenshots.
 class GraphicalSession {
  public:
-  GraphicalSession()
+  explicit GraphicalSession(Backend backend = Backend::Headless)
   {
     char tmpl[] = "/tmp/dcp-wayland-XXXXXX";
     BOOST_REQUIRE(mkdtemp(tmpl));
@@ -62,9 +71,15 @@ class GraphicalSession {
     fs::permissions(runtime_dir_, fs::perms::owner_all);
     setenv("XDG_RUNTIME_DIR", runtime_dir_.c_str(), 1);
     setenv("WAYLAND_DISPLAY", "dcp-wayland-test", 1);
-    session_ = ChildProcess({"/bin/sh", DCP_WAYLAND_SESSION_SH, DCP_WAYLAND_COUNTER,
-                             ready_file().string(), DCP_WAYLAND_SCREENSHOT_CHECK},
-                            (dir_ / "session.log").string(), /*new_session=*/true);
+    std::vector<std::string> command = {"/bin/sh", DCP_WAYLAND_SESSION_SH, DCP_WAYLAND_COUNTER,
+                                        ready_file().string(), DCP_WAYLAND_SCREENSHOT_CHECK};
+    if (backend == Backend::X11) {
+      // weston and Xvfb share MIT-SHM (SysV) segments: in an IPC namespace
+      // of the session's own, which CRIU dumps and restores with the tree.
+      command.insert(command.begin(), {DCP_UNSHARE, "--ipc"});
+      command.push_back("x11");
+    }
+    session_ = ChildProcess(command, (dir_ / "session.log").string(), /*new_session=*/true);
     root_ = session_.pid();
     BOOST_REQUIRE_MESSAGE(wait_until([&] { return fs::exists(ready_file()); },
                                      std::chrono::seconds(30)),
@@ -110,6 +125,55 @@ class GraphicalSession {
     const fs::path kept = dir_ / (name + ".png");
     fs::rename(png, kept);
     return load_png(kept.string());
+  }
+
+  // The lines weston-terminal's shell read (terminal-shell.sh).
+  std::vector<std::string> typed_lines() const
+  {
+    std::vector<std::string> lines;
+    std::istringstream text(read_file(runtime_dir_ / "typed-lines"));
+    for (std::string line; std::getline(text, line);)
+      lines.push_back(line);
+    return lines;
+  }
+
+  // Backend::X11: clicks on weston-terminal (found on a screenshot), types
+  // `line` + Return on Xvfb's keyboard and waits until its shell read it;
+  // then clicks on the counter, which the click had put under the
+  // terminal, to raise it again.
+  void type_into_terminal(const std::string &line)
+  {
+    const std::string display = first_line(read_file(runtime_dir_ / "x-display"));
+    const Image screen = screenshot("typing");
+    const auto counter = find_counter_window(screen);
+    BOOST_REQUIRE_MESSAGE(counter, "no counter window on screen");
+    const auto point = find_terminal_point(screen, *counter, kDesktopColor);
+    BOOST_REQUIRE_MESSAGE(point, "no weston-terminal on screen");
+    const auto xdotool = [&](std::vector<std::string> arguments) {
+      arguments.insert(arguments.begin(), DCP_XDOTOOL);
+      CommandResult r = run_command(arguments, std::chrono::seconds(30), {{"DISPLAY", display}});
+      BOOST_REQUIRE_MESSAGE(r.ok(), "xdotool: " << r.describe());
+    };
+    const std::size_t before = typed_lines().size();
+    // The pointer comes into weston's window from outside it (session.sh:
+    // Xvfb's screen is larger), so that weston gets an EnterNotify and takes
+    // the pointer; the click gives the terminal the keyboard.
+    xdotool({"mousemove", "1340", "860"});
+    usleep(100'000);
+    xdotool({"mousemove", std::to_string(point->x), std::to_string(point->y)});
+    usleep(100'000);
+    xdotool({"click", "1"});
+    xdotool({"type", "--delay", "10", line});
+    xdotool({"key", "Return"});
+    const bool read = wait_until([&] { return typed_lines().size() > before; }, std::chrono::seconds(10));
+    if (!read)
+      screenshot("typing-failed");
+    BOOST_REQUIRE_MESSAGE(read, "weston-terminal's shell did not read \"" << line << "\" (clicked at "
+                                    << point->x << "," << point->y << " on " << display
+                                    << "; the screen then: typing-failed.png)");
+    BOOST_TEST(typed_lines().back() == line);
+    xdotool({"mousemove", std::to_string(counter->x + dcp::wayland_counter::kWidth / 2),
+             std::to_string(counter->y + dcp::wayland_counter::kHeight / 2), "click", "1"});
   }
 
   // Screenshots until the screen shows `value` and stays the same (the
@@ -279,6 +343,36 @@ BOOST_AUTO_TEST_CASE(restore_after_the_session_bus_restarted)
   const Image after = session.screenshot("after");
   require_shows(after, 1, "after restore");
   BOOST_TEST(differing_pixels(before, after) == 0u);
+  BOOST_TEST(busctl_counter(session_bus, kCounterName, "Increment") == "u 2");
+  require_shows(session.screenshot("incremented"), 2, "after Increment");
+}
+
+// weston's x11 backend in an Xvfb of the session gives its seat a keyboard:
+// text typed with xdotool (XTEST) reaches weston-terminal and its shell
+// before the checkpoint and again after the restore, so the third-party
+// application takes input, not only draws.  Xvfb and weston share SysV
+// shared memory: the session has an IPC namespace of its own.
+BOOST_AUTO_TEST_CASE(weston_terminal_takes_typed_input_after_restore)
+{
+  BOOST_REQUIRE_MESSAGE(geteuid() == 0, "CRIU needs root");
+  GraphicalSession session(Backend::X11);
+  const std::string session_bus = session.session_bus().address();
+  BOOST_TEST(busctl_counter(session_bus, kCounterName, "Increment") == "u 1");
+  require_shows(session.settled_screenshot("before", 1), 1, "before the checkpoint");
+  session.type_into_terminal("typed before the checkpoint");
+  const Image before = session.settled_screenshot("typed", 1);
+
+  const fs::path images = session.dir() / "images";
+  checkpoint_session(session, images);
+  restore_session(images);
+  const Image after = session.screenshot("after");
+  require_shows(after, 1, "after restore");
+  BOOST_TEST(differing_pixels(before, after) == 0u, "the screen after restore is the one before");
+
+  session.type_into_terminal("typed after the restore");
+  BOOST_TEST(session.typed_lines() ==
+                 (std::vector<std::string>{"typed before the checkpoint", "typed after the restore"}),
+             "the shell read both lines");
   BOOST_TEST(busctl_counter(session_bus, kCounterName, "Increment") == "u 2");
   require_shows(session.screenshot("incremented"), 2, "after Increment");
 }
