@@ -4,6 +4,9 @@
 #define BOOST_TEST_MODULE base_child_process
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+#include <string>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,9 +37,18 @@ ChildProcess start_child(unsigned seconds, int status, bool own_group = false)
   return ChildProcess(pid, own_group);
 }
 
+// Alive: it exists and is not a zombie (one killed whose parent died too
+// waits for its new parent, init, to reap it; under a pid namespace whose
+// init reaps nobody, e.g. `unshare --pid --fork ctest`, never).
 bool exists(pid_t pid)
 {
-  return ::kill(pid, 0) == 0;
+  if (::kill(pid, 0) != 0)
+    return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto end_of_name = line.rfind(')');
+  return end_of_name == std::string::npos || line.compare(end_of_name, 3, ") Z") != 0;
 }
 
 } // namespace
