@@ -22,8 +22,8 @@ extern char **environ;
 namespace dbus_checkpoint::cli {
 namespace {
 
-using bus_client::errno_error;
-using bus_client::Result;
+using base::errno_error;
+using base::Result;
 using base::ChildProcess;
 using base::UniqueFd;
 
@@ -112,7 +112,7 @@ std::string ProgramRun::describe_end(std::chrono::milliseconds timeout) const
 Result<ProgramRun> run_program(const ProgramCommand &command)
 {
   if (command.argv.empty())
-    return bus_client::Error{"", "run_program: no program"};
+    return base::Error{"", "run_program: no program"};
   auto output = make_pipe();
   if (!output)
     return output.error();

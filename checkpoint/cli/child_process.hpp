@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 
 namespace dbus_checkpoint::cli {
 
@@ -37,7 +37,7 @@ struct ProgramRun {
 // Runs the command to its end (or its timeout: then SIGKILL).  An error if
 // it could not even be started, e.g. "cannot run /x/criu: No such file or
 // directory".
-bus_client::Result<ProgramRun> run_program(const ProgramCommand &command);
+base::Result<ProgramRun> run_program(const ProgramCommand &command);
 
 
 } // namespace dbus_checkpoint::cli

@@ -20,9 +20,9 @@ namespace dbus_checkpoint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using bus_client::Error;
-using bus_client::errno_error;
-using bus_client::Result;
+using base::Error;
+using base::errno_error;
+using base::Result;
 
 constexpr const char *kStandardSystemBus = "unix:path=/run/dbus/system_bus_socket";
 
