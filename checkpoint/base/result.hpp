@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <variant>
 
@@ -113,5 +114,14 @@ class [[nodiscard]] Result<void> {
 
 // A result with no value: success, or what went wrong.
 using Status = Result<void>;
+
+// A std::error_code (what the standard library and UniqueFd::close() give)
+// as a Status: its errno and its message.
+inline Status status_of(std::error_code code)
+{
+  if (!code)
+    return {};
+  return failure(code.value(), code.message());
+}
 
 } // namespace dbus_checkpoint::base

@@ -109,3 +109,12 @@ BOOST_AUTO_TEST_CASE(aggregate_errors_are_api_errors)
   BOOST_TEST(refusal.errno_value == 0);
   BOOST_TEST(refusal.describe() == "pid 1 is init");
 }
+
+BOOST_AUTO_TEST_CASE(error_codes_become_statuses)
+{
+  BOOST_TEST(base::status_of(std::error_code()).ok());
+  Status full = base::status_of(std::make_error_code(std::errc::no_space_on_device));
+  BOOST_REQUIRE(!full.ok());
+  BOOST_TEST(full.error().errno_value == ENOSPC);
+  BOOST_TEST(full.error().message == "No space left on device");
+}
