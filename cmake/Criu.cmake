@@ -64,6 +64,7 @@ function(dcp_probe_criu criu out_var)
   set(probe ${CMAKE_BINARY_DIR}/criu/dcp-criu-probe-configure)
   try_compile(built ${CMAKE_BINARY_DIR}/criu/probe-build
     SOURCES ${probe_dir}/criu_probe.cpp ${probe_dir}/probe_main.cpp ${probe_dir}/criu_output.cpp
+            ${CMAKE_SOURCE_DIR}/checkpoint/base/program.cpp
     CMAKE_FLAGS "-DINCLUDE_DIRECTORIES=${CMAKE_SOURCE_DIR}/checkpoint"
     CXX_STANDARD 20
     CXX_STANDARD_REQUIRED ON

@@ -35,10 +35,11 @@ struct DcpRecord
 
 namespace {
 
+// 0 for success, otherwise the error's negative errno.
 int
-negative_errno (std::error_code error) noexcept
+negative_errno (const dbus_checkpoint::base::Status &status) noexcept
 {
-  return -error.value ();
+  return status ? 0 : status.error ().negative_errno ();
 }
 
 // Runs `body`, which returns 0 or a negative errno, catching what it throws.
@@ -68,7 +69,7 @@ int
 append_checked (Items &items, Item &&item, std::size_t limit, Check &&check)
 {
   const auto index = static_cast<std::size_t> (items.size ());
-  if (index >= limit || check (item, index))
+  if (index >= limit || !check (item, index))
     return -EINVAL;
   *items.Add () = std::forward<Item> (item);
   return 0;
@@ -149,23 +150,25 @@ pending_reply_at (const rec::FrozenConnection &proto, size_t index,
 }
 
 // Hands one file found by dcp_state_load_all() to the daemon's callback.
-std::error_code
+dbus_checkpoint::base::Status
 report_loaded_file (rec::LoadedFile &&file, DcpStateLoadFunc func, void *user_data)
 {
-  if (file.decoded.error == std::errc::not_enough_memory)
-    return file.decoded.error;
+  if (!file.decoded && file.decoded.error ().errno_value == ENOMEM)
+    return file.decoded.error ();
   int result;
   if (file.decoded)
     {
-      auto record = std::make_unique<DcpRecord> (DcpRecord{std::move (file.decoded.record)});
+      auto record
+          = std::make_unique<DcpRecord> (DcpRecord{std::move (file.decoded).value ()});
       result = func (user_data, file.path.c_str (), record.release (), nullptr);
     }
   else
     {
-      result = func (user_data, file.path.c_str (), nullptr, file.decoded.message.c_str ());
+      result = func (user_data, file.path.c_str (), nullptr,
+                     file.decoded.error ().message.c_str ());
     }
   if (result < 0)
-    return {-result, std::generic_category ()};
+    return dbus_checkpoint::base::failure (-result, {});
   return {};
 }
 
@@ -203,10 +206,10 @@ dcp_checkpoint_id_new (char *id_out)
   if (id_out == nullptr)
     return -EINVAL;
   return guarded ([&] {
-    std::string id;
-    if (auto error = rec::new_checkpoint_id (id))
-      return negative_errno (error);
-    std::memcpy (id_out, id.c_str (), id.size () + 1);
+    auto id = rec::new_checkpoint_id ();
+    if (!id)
+      return id.error ().negative_errno ();
+    std::memcpy (id_out, id.value ().c_str (), id.value ().size () + 1);
     return 0;
   });
 }
@@ -304,7 +307,7 @@ dcp_record_set_credentials (DcpRecord *record, uint32_t uid, const uint32_t *gid
     credentials.mutable_gids ()->Add (gids, gids + n_gids);
     credentials.set_pid (pid);
     credentials.set_security_label (security_label != nullptr ? security_label : "");
-    if (rec::check_credentials (credentials))
+    if (!rec::check_credentials (credentials))
       return -EINVAL;
     *record->proto.mutable_credentials () = std::move (credentials);
     return 0;
@@ -326,7 +329,7 @@ dcp_record_set_reattach_secret (DcpRecord *record, const char *secret)
   if (record == nullptr || secret == nullptr)
     return -EINVAL;
   return guarded ([&] {
-    if (rec::check_reattach_secret (secret))
+    if (!rec::check_reattach_secret (secret))
       return -EINVAL;
     record->proto.set_reattach_secret (secret);
     return 0;
@@ -385,7 +388,7 @@ dcp_record_set_unread_by_client (DcpRecord *record, const void *bytes, size_t n_
 extern "C" int
 dcp_record_set_frozen_since_usec (DcpRecord *record, int64_t usec)
 {
-  if (record == nullptr || rec::check_frozen_since (usec))
+  if (record == nullptr || !rec::check_frozen_since (usec))
     return -EINVAL;
   record->proto.set_frozen_since_usec (usec);
   return 0;
@@ -399,9 +402,10 @@ dcp_record_serialize (const DcpRecord *record, void **bytes_out, size_t *n_bytes
   if (record == nullptr || bytes_out == nullptr || n_bytes_out == nullptr)
     return -EINVAL;
   return guarded ([&] {
-    std::string bytes;
-    if (auto error = rec::encode (record->proto, bytes))
-      return negative_errno (error);
+    auto encoded = rec::encode (record->proto);
+    if (!encoded)
+      return encoded.error ().negative_errno ();
+    const std::string &bytes = encoded.value ();
     void *copy = std::malloc (std::max<size_t> (bytes.size (), 1));
     if (copy == nullptr)
       return -ENOMEM;
@@ -421,15 +425,15 @@ dcp_record_parse (const void *bytes, size_t n_bytes, DcpRecord **record_out, cha
     return -EINVAL;
   *record_out = nullptr;
   return guarded ([&] {
-    rec::Decoded decoded =
-        rec::decode (std::string_view (static_cast<const char *> (bytes), n_bytes));
+    auto decoded = rec::decode (std::string_view (static_cast<const char *> (bytes), n_bytes));
     if (!decoded)
       {
-        if (error_out != nullptr && !decoded.message.empty ())
-          *error_out = malloced_copy (decoded.message);
-        return negative_errno (decoded.error);
+        if (error_out != nullptr && !decoded.error ().message.empty ())
+          *error_out = malloced_copy (decoded.error ().message);
+        return decoded.error ().negative_errno ();
       }
-    *record_out = std::make_unique<DcpRecord> (DcpRecord{std::move (decoded.record)}).release ();
+    *record_out
+        = std::make_unique<DcpRecord> (DcpRecord{std::move (decoded).value ()}).release ();
     return 0;
   });
 }

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "bus-client/checkpoint_bus.hpp"
 
+#include <cerrno>
 #include <cstring>
 #include <string_view>
 
 namespace dbus_checkpoint::bus_client {
+
+using base::Error;
+using base::errno_error;
+using base::Result;
+
 namespace {
 
 constexpr const char *kBusName = "org.freedesktop.DBus";
@@ -14,7 +20,7 @@ constexpr const char *kCheckpointInterface = "org.freedesktop.DBus.Checkpoint";
 
 Error reply_error(const std::string &what, const char *detail)
 {
-  return Error{"", what + ": unexpected reply from the bus (" + detail + ")"};
+  return base::failure(EBADMSG, what + ": unexpected reply from the bus (" + detail + ")");
 }
 
 Result<SdBus> open_bus(const BusAddress &where)
@@ -59,6 +65,8 @@ int read_detail(sd_bus_message *message, std::string_view key, FrozenConnection 
     return sd_bus_message_read(message, "v", "t", &entry.queued_bytes);
   if (key == "dropped_signals")
     return sd_bus_message_read(message, "v", "t", &entry.dropped_signals);
+  if (key == "socket_inode")
+    return sd_bus_message_read(message, "v", "t", &entry.socket_inode);
   return sd_bus_message_skip(message, "v");
 }
 
@@ -105,11 +113,6 @@ int read_frozen_connection(sd_bus_message *message, FrozenConnection &entry)
 
 } // namespace
 
-Error errno_error(const std::string &what, int errno_value)
-{
-  return Error{"", what + ": " + std::strerror(errno_value)};
-}
-
 Result<CheckpointBus> CheckpointBus::connect(const BusAddress &where)
 {
   auto bus = open_bus(where);
@@ -134,7 +137,7 @@ Result<SdBusMessage> CheckpointBus::call_bus(const char *interface, const char *
   if (r >= 0)
     return SdBusMessage(reply);
   if (error.is_set() && !error.name().empty())
-    return Error{error.name(), error.message()};
+    return base::bus_error(error.name(), error.message());
   return errno_error(std::string(member), -r);
 }
 

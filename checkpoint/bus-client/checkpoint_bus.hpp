@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 #include "bus-client/sd_bus_handles.hpp"
 
 namespace dbus_checkpoint::bus_client {
@@ -32,35 +32,37 @@ struct FrozenConnection {
   std::uint32_t queued_messages = 0;
   std::uint64_t queued_bytes = 0;
   std::uint64_t dropped_signals = 0;
+  std::uint64_t socket_inode = 0;  // the bus's end of its socket; 0 when detached
 };
 
-// The entries of a ListFrozen reply (read from its start).  For callers
-// that make the call on a connection of their own.
-Result<std::vector<FrozenConnection>> read_frozen_connections(sd_bus_message *reply);
+// The entries of a ListFrozen reply (read from its start): the one reader
+// of ListFrozen, for callers that make the call on a connection of their
+// own too (the CRIU plugin, the test harness).
+base::Result<std::vector<FrozenConnection>> read_frozen_connections(sd_bus_message *reply);
 
 class CheckpointBus {
  public:
   // Connects and says Hello, so that a bus that is not there fails here.
-  static Result<CheckpointBus> connect(const BusAddress &where);
+  static base::Result<CheckpointBus> connect(const BusAddress &where);
 
   // This connection's own unique name (":1.42").
   const std::string &unique_name() const { return unique_name_; }
 
-  Result<std::string> freeze(const std::string &name);  // → checkpoint id
-  Result<void> thaw(const std::string &checkpoint_id);
-  Result<void> discard(const std::string &checkpoint_id);
-  Result<std::vector<std::uint8_t>> export_record(const std::string &checkpoint_id);
-  Result<std::vector<FrozenConnection>> list_frozen();
+  base::Result<std::string> freeze(const std::string &name);  // → checkpoint id
+  base::Result<void> thaw(const std::string &checkpoint_id);
+  base::Result<void> discard(const std::string &checkpoint_id);
+  base::Result<std::vector<std::uint8_t>> export_record(const std::string &checkpoint_id);
+  base::Result<std::vector<FrozenConnection>> list_frozen();
 
   // org.freedesktop.DBus.GetConnectionUnixProcessID: the pid of the
   // connection that owns `name`.
-  Result<std::uint32_t> connection_pid(const std::string &name);
+  base::Result<std::uint32_t> connection_pid(const std::string &name);
   // org.freedesktop.DBus.ListNames: every name on the bus, unique ones
   // (":1.42") included.
-  Result<std::vector<std::string>> list_names();
+  base::Result<std::vector<std::string>> list_names();
   // org.freedesktop.DBus.GetNameOwner: the unique name owning `name`; the
   // bus's NameHasNoOwner error if nobody does.
-  Result<std::string> name_owner(const std::string &name);
+  base::Result<std::string> name_owner(const std::string &name);
 
  private:
   CheckpointBus(SdBus bus, std::string unique_name)
@@ -69,7 +71,7 @@ class CheckpointBus {
   }
   // Calls a member of the bus driver with one string argument (or none
   // when `argument` is null).
-  Result<SdBusMessage> call_bus(const char *interface, const char *member,
+  base::Result<SdBusMessage> call_bus(const char *interface, const char *member,
                                 const char *argument = nullptr);
 
   SdBus bus_;

@@ -102,12 +102,12 @@ std::string environment_value(std::string_view environ_block, std::string_view n
   return {};
 }
 
-Result<ProcessBuses> process_bus_addresses(pid_t pid)
+base::Result<ProcessBuses> process_bus_addresses(pid_t pid)
 {
   const std::string path = "/proc/" + std::to_string(pid) + "/environ";
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return errno_error("cannot read " + path, errno);
+    return base::errno_error("cannot read " + path, errno);
   const std::string block((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return ProcessBuses{environment_value(block, "DBUS_SYSTEM_BUS_ADDRESS"),
                       environment_value(block, "DBUS_SESSION_BUS_ADDRESS")};

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 
 namespace dbus_checkpoint::bus_client {
 
@@ -36,6 +36,6 @@ bool same_bus(const std::string &a, const std::string &b);
 std::string environment_value(std::string_view environ_block, std::string_view name);
 
 // Both addresses of process `pid` (root reads any process's environ).
-Result<ProcessBuses> process_bus_addresses(pid_t pid);
+base::Result<ProcessBuses> process_bus_addresses(pid_t pid);
 
 } // namespace dbus_checkpoint::bus_client

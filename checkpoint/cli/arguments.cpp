@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/arguments.hpp"
 
+#include <getopt.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -12,21 +14,52 @@ struct SubcommandSpec {
   Subcommand subcommand;
   const char *name;
   const char *target;  // its one argument, or nullptr
-  const char *usage;   // SUBCOMMAND --help
+  const char *usage;   // SUBCOMMAND --help, before its options
 };
 
-constexpr const char *kCommonOptions =
-    "\nCommon options: --system, --address ADDRESS, --json (see dbus-checkpoint --help).\n";
+constexpr SubcommandSet kRunsCriu = only(Subcommand::Checkpoint) | only(Subcommand::Restore);
 
-constexpr const char *kCriuOptions =
-    "\n"
-    "  --criu PATH           the criu to run; default (chosen at build time):\n"
-    "                        " DCP_DEFAULT_CRIU "\n"
-    "  --plugin-dir DIR      where CRIU loads dbus-checkpoint's plugin from (criu -L);\n"
-    "                        default " DCP_DEFAULT_PLUGIN_DIR "\n"
-    "  --criu-timeout SECONDS\n"
-    "                        kill criu if it has not finished after SECONDS\n"
-    "                        (1-3600, default 120); the failure is handled as any other\n"
+// The one table: which subcommand takes which option.  Options may come
+// before or after the subcommand.
+constexpr std::array kOptions = {
+    OptionSpec{OptionId::System, "system", 0, nullptr, kEverySubcommand,
+               "use the system bus (the default)", nullptr},
+    OptionSpec{OptionId::Address, "address", 0, "ADDRESS", kEverySubcommand,
+               "use the bus at ADDRESS (e.g. unix:path=/run/dbus/x)", nullptr},
+    OptionSpec{OptionId::Json, "json", 0, nullptr, kEverySubcommand,
+               "print one JSON object on stdout instead of text", nullptr},
+    OptionSpec{OptionId::InPlace, "in-place", 0, nullptr, only(Subcommand::Freeze),
+               "also stop the process and its descendants",
+               "after the bus freeze, also stop the process that owns NAME\n"
+               "(org.freedesktop.DBus.GetConnectionUnixProcessID) and its\n"
+               "descendants: with the cgroup v2 freezer when they are alone in\n"
+               "their cgroup, otherwise with SIGSTOP. thaw ID resumes them."},
+    OptionSpec{OptionId::Pid, "pid", 0, "PID", only(Subcommand::Checkpoint),
+               "checkpoint PID instead of NAME's owner",
+               "checkpoint the process PID instead of NAME's owner"},
+    OptionSpec{OptionId::ImagesDir, "images-dir", 'D', "DIR", kRunsCriu,
+               "the checkpoint's directory",
+               "the checkpoint's directory: checkpoint puts the images\n"
+               "there (it must not hold a checkpoint yet), restore reads them"},
+    OptionSpec{OptionId::Output, "output", 'o', "FILE", only(Subcommand::Export),
+               "where to write the record", "where to write the record (required)"},
+    OptionSpec{OptionId::Criu, "criu", 0, "PATH", kRunsCriu, "the criu to run",
+               "the criu to run; default (chosen at build time):\n" DCP_DEFAULT_CRIU},
+    OptionSpec{OptionId::PluginDir, "plugin-dir", 0, "DIR", kRunsCriu,
+               "where CRIU finds our plugin",
+               "where CRIU loads dbus-checkpoint's plugin from (criu -L);\n"
+               "default " DCP_DEFAULT_PLUGIN_DIR},
+    OptionSpec{OptionId::CriuTimeout, "criu-timeout", 0, "SECONDS", kRunsCriu,
+               "kill criu after SECONDS (120)",
+               "kill criu if it has not finished after SECONDS\n"
+               "(1-3600, default 120); the failure is handled as any other"},
+    OptionSpec{OptionId::Help, "help", 'h', nullptr, kEverySubcommand,
+               "show this help; COMMAND --help shows that command's", nullptr},
+    OptionSpec{OptionId::Version, "version", 0, nullptr, kEverySubcommand, "show the version",
+               nullptr},
+};
+
+constexpr const char *kCriuVersionNote =
     "\n"
     "Before anything is frozen, `criu --version` must answer within 5 s with 4.2 or\n"
     "newer: CRIU < 4.2 hangs in every dump where hardware breakpoints are not\n"
@@ -51,10 +84,7 @@ constexpr std::array kSubcommands = {
                    "\n"
                    "If anything fails, the connections this command froze are thawed again and\n"
                    "the service keeps running with its names; the error comes with the last\n"
-                   "lines of DIR/dump.log. Runs as root.\n"
-                   "\n"
-                   "  --pid PID             checkpoint the process PID instead of NAME's owner\n"
-                   "  -D, --images-dir DIR  where the images go (must not hold a checkpoint)\n"},
+                   "lines of DIR/dump.log. Runs as root.\n"},
     SubcommandSpec{Subcommand::Restore, "restore", nullptr,
                    "Usage: dbus-checkpoint restore -D DIR\n"
                    "\n"
@@ -70,9 +100,7 @@ constexpr std::array kSubcommands = {
                    "\n"
                    "Refused when not root, when DIR was restored already, or when a name of\n"
                    "the checkpoint is owned by another connection now. If CRIU fails, the\n"
-                   "error comes with the last lines of DIR/restore.log; the images are kept.\n"
-                   "\n"
-                   "  -D, --images-dir DIR  the checkpoint's directory\n"},
+                   "error comes with the last lines of DIR/restore.log; the images are kept.\n"},
     SubcommandSpec{Subcommand::List, "list", nullptr,
                    "Usage: dbus-checkpoint list\n"
                    "\n"
@@ -86,12 +114,7 @@ constexpr std::array kSubcommands = {
                    "Freeze the connection that owns NAME (a well-known or unique bus name) and\n"
                    "print its checkpoint id. Callers of its names get\n"
                    "org.freedesktop.DBus.Error.NameFrozen at once; messages for it are queued\n"
-                   "until thaw. Freezing a frozen connection prints its id again.\n"
-                   "\n"
-                   "  --in-place   after the bus freeze, also stop the process that owns NAME\n"
-                   "               (org.freedesktop.DBus.GetConnectionUnixProcessID) and its\n"
-                   "               descendants: with the cgroup v2 freezer when they are alone in\n"
-                   "               their cgroup, otherwise with SIGSTOP. thaw ID resumes them.\n"},
+                   "until thaw. Freezing a frozen connection prints its id again.\n"},
     SubcommandSpec{Subcommand::Thaw, "thaw", "ID",
                    "Usage: dbus-checkpoint thaw ID\n"
                    "\n"
@@ -107,12 +130,10 @@ constexpr std::array kSubcommands = {
                    "Usage: dbus-checkpoint export ID -o FILE\n"
                    "\n"
                    "Write the record of the frozen connection ID (its state, serialized as the\n"
-                   "bus's Export returns it) to FILE, created with mode 0600.\n"
-                   "\n"
-                   "  -o, --output FILE   where to write the record (required)\n"},
+                   "bus's Export returns it) to FILE, created with mode 0600.\n"},
 };
 
-constexpr const char *kProgramUsage =
+constexpr const char *kProgramUsageHead =
     "Usage: dbus-checkpoint [OPTION...] COMMAND [ARGUMENT...]\n"
     "\n"
     "Checkpoint a D-Bus service with CRIU and restore it into its original bus\n"
@@ -131,17 +152,9 @@ constexpr const char *kProgramUsage =
     "                            --in-place also stops its process and descendants\n"
     "  thaw ID                   resume a frozen connection (and its stopped processes)\n"
     "  discard ID                give up a frozen connection: its names are released\n"
-    "  export ID -o FILE         write the frozen connection's record to FILE\n"
-    "\n"
-    "Options:\n"
-    "  --system                  use the system bus (the default)\n"
-    "  --address ADDRESS         use the bus at ADDRESS (e.g. unix:path=/run/dbus/x)\n"
-    "  --json                    print one JSON object on stdout instead of text\n"
-    "  --criu PATH               checkpoint, restore: the criu to run\n"
-    "  --plugin-dir DIR          checkpoint, restore: where CRIU finds our plugin\n"
-    "  --criu-timeout SECONDS    checkpoint, restore: kill criu after SECONDS (120)\n"
-    "  -h, --help                show this help; COMMAND --help shows that command's\n"
-    "  --version                 show the version\n"
+    "  export ID -o FILE         write the frozen connection's record to FILE\n";
+
+constexpr const char *kProgramUsageTail =
     "\n"
     "checkpoint and restore run as root. Data (ids, the list, JSON) goes to\n"
     "stdout; what was done, with timings, to stderr. Exit status: 0 success,\n"
@@ -149,7 +162,12 @@ constexpr const char *kProgramUsage =
 
 bool runs_criu(Subcommand subcommand)
 {
-  return subcommand == Subcommand::Checkpoint || subcommand == Subcommand::Restore;
+  return (kRunsCriu & only(subcommand)) != 0;
+}
+
+bool is_common(const OptionSpec &option)
+{
+  return option.subcommands == kEverySubcommand;
 }
 
 const SubcommandSpec &spec_of(Subcommand subcommand)
@@ -165,98 +183,153 @@ const SubcommandSpec *find_subcommand(const std::string &name)
   return found == kSubcommands.end() ? nullptr : &*found;
 }
 
-// Walks the arguments; options may come before or after the subcommand.
+// "-D, --images-dir DIR", "--json"
+std::string spelling(const OptionSpec &option)
+{
+  std::string text;
+  if (option.short_name)
+    text = std::string("-") + option.short_name + ", ";
+  text += std::string("--") + option.long_name;
+  if (option.value_name)
+    text += std::string(" ") + option.value_name;
+  return text;
+}
+
+// "  SPELLING" and the text from `column` on, its further lines indented
+// as far.
+std::string option_lines(const OptionSpec &option, const std::string &text, std::size_t column)
+{
+  std::string out = "  " + spelling(option);
+  if (out.size() + 2 > column)
+    out += "\n" + std::string(column, ' ');
+  else
+    out += std::string(column - out.size(), ' ');
+  for (char c : text) {
+    out += c;
+    if (c == '\n')
+      out += std::string(column, ' ');
+  }
+  return out + "\n";
+}
+
+// getopt_long's value for an option: its short letter, or 256 + its index.
+int getopt_value(std::size_t index)
+{
+  return kOptions[index].short_name ? kOptions[index].short_name : 256 + static_cast<int>(index);
+}
+
+const OptionSpec *option_of_value(int value)
+{
+  for (std::size_t i = 0; i < kOptions.size(); ++i)
+    if (getopt_value(i) == value)
+      return &kOptions[i];
+  return nullptr;
+}
+
+// The arguments through getopt_long (in order: RETURN_IN_ORDER, "-" first
+// in the short options), the table's long and short options; then what
+// each subcommand needs.
 class Parser {
  public:
-  explicit Parser(const std::vector<std::string> &arguments) : arguments_(arguments) {}
+  explicit Parser(const std::vector<std::string> &arguments)
+  {
+    storage_.push_back("dbus-checkpoint");
+    storage_.insert(storage_.end(), arguments.begin(), arguments.end());
+    for (std::string &argument : storage_)
+      argv_.push_back(argument.data());
+    argv_.push_back(nullptr);
+    short_options_ = "-:";
+    for (std::size_t i = 0; i < kOptions.size(); ++i) {
+      const OptionSpec &option = kOptions[i];
+      if (option.short_name) {
+        short_options_ += option.short_name;
+        if (option.value_name)
+          short_options_ += ':';
+      }
+      long_options_.push_back(
+          {option.long_name, option.value_name ? required_argument : no_argument, nullptr,
+           getopt_value(i)});
+    }
+    long_options_.push_back({nullptr, 0, nullptr, 0});
+  }
 
   ParsedArguments parse()
   {
-    for (next_ = 0; next_ < arguments_.size() && error_.empty();) {
-      const std::string &argument = arguments_[next_++];
-      if (!options_ended_ && argument.size() > 1 && argument[0] == '-')
-        parse_option(argument);
+    const int argc = static_cast<int>(argv_.size()) - 1;
+    optind = 0;  // glibc: start afresh
+    opterr = 0;  // the messages are ours
+    while (error_.empty()) {
+      int long_index = -1;
+      const int value = getopt_long(argc, argv_.data(), short_options_.c_str(),
+                                    long_options_.data(), &long_index);
+      if (value == -1)
+        break;
+      if (value == 1)
+        parse_word(optarg);
+      else if (value == '?')
+        unknown_option();
+      else if (value == ':')
+        fail("option '" + typed_name(optind - 1) + "' needs a value");
       else
-        parse_word(argument);
+        take_option(*option_of_value(value), long_index >= 0);
     }
+    // After "--": words only.
+    for (int i = optind; error_.empty() && i < argc; ++i)
+      parse_word(argv_[i]);
     if (error_.empty() && invocation_.request == Invocation::Request::Run)
       check_complete();
     return {invocation_, error_};
   }
 
  private:
-  void parse_option(const std::string &argument)
+  // The option as typed in argument `index`: "--name" without "=value",
+  // or "-X".
+  std::string typed_name(int index) const
   {
-    if (argument == "--") {
-      options_ended_ = true;
-      return;
-    }
-    auto equals = argument.find('=');
-    const std::string option = argument.substr(0, equals);
-    std::optional<std::string> inline_value;
-    if (equals != std::string::npos && option.starts_with("--"))
-      inline_value = argument.substr(equals + 1);
-    else if (equals != std::string::npos)
-      return fail("unknown option '" + argument + "'");
-
-    if (std::string *field = value_field(option)) {
-      std::string value;
-      if (!take_value(option, inline_value, value))
-        return;
-      *field = value;
-      value_options_.push_back(option);
-      return;
-    }
-    if (inline_value)
-      return fail("option '" + option + "' takes no value");
-    if (option == "--system")
-      invocation_.bus.address.clear();
-    else if (option == "--json")
-      invocation_.json = true;
-    else if (option == "--in-place")
-      invocation_.in_place = true;
-    else if (option == "-h" || option == "--help")
-      invocation_.request = Invocation::Request::Help;
-    else if (option == "--version")
-      invocation_.request = Invocation::Request::Version;
-    else
-      fail("unknown option '" + option + "'");
+    std::string argument = argv_[index];
+    if (argument.starts_with("--"))
+      return argument.substr(0, argument.find('='));
+    if (argument.size() > 2 && argument[0] == '-' && optopt > 0 && optopt < 256)
+      return std::string("-") + static_cast<char>(optopt);
+    return argument;
   }
 
-  // Where the value of an option that takes one goes; null for the others.
-  std::string *value_field(const std::string &option)
+  void unknown_option()
   {
-    if (option == "--address")
-      return &invocation_.bus.address;
-    if (option == "-o" || option == "--output")
-      return &invocation_.output_path;
-    if (option == "--pid")
-      return &pid_text_;
-    if (option == "-D" || option == "--images-dir")
-      return &invocation_.images_dir;
-    if (option == "--criu")
-      return &invocation_.criu_path;
-    if (option == "--plugin-dir")
-      return &invocation_.plugin_dir;
-    if (option == "--criu-timeout")
-      return &criu_timeout_text_;
-    return nullptr;
+    const std::string name = typed_name(optind - 1);
+    const OptionSpec *known = optopt ? option_of_value(optopt) : nullptr;
+    if (known && !known->value_name && name.starts_with("--"))
+      return fail("option '" + name + "' takes no value");
+    fail("unknown option '" + name + "'");
   }
 
-  bool take_value(const std::string &option, const std::optional<std::string> &inline_value,
-                  std::string &value)
+  void take_option(const OptionSpec &option, bool is_long)
   {
-    if (inline_value) {
-      value = *inline_value;
-    } else if (next_ < arguments_.size()) {
-      value = arguments_[next_++];
-    } else {
-      fail("option '" + option + "' needs a value");
-      return false;
+    // Which argument held it: the one before its value when that came
+    // apart.
+    const bool separate_value = option.value_name && optind >= 2 && optarg == argv_[optind - 1];
+    const std::string name =
+        is_long ? typed_name(optind - (separate_value ? 2 : 1)) : std::string("-") + option.short_name;
+    if (is_long && name != std::string("--") + option.long_name)
+      return fail("unknown option '" + name + "'");  // an abbreviation getopt_long allows
+    if (option.value_name && *optarg == '\0')
+      return fail("option '" + name + "' needs a value");
+    given_.push_back({&option, name});
+    const std::string value = option.value_name ? optarg : "";
+    switch (option.id) {
+    case OptionId::System: invocation_.bus.address.clear(); break;
+    case OptionId::Address: invocation_.bus.address = value; break;
+    case OptionId::Json: invocation_.json = true; break;
+    case OptionId::InPlace: invocation_.in_place = true; break;
+    case OptionId::Pid: pid_text_ = value; break;
+    case OptionId::ImagesDir: invocation_.images_dir = value; break;
+    case OptionId::Output: invocation_.output_path = value; break;
+    case OptionId::Criu: invocation_.criu_path = value; break;
+    case OptionId::PluginDir: invocation_.plugin_dir = value; break;
+    case OptionId::CriuTimeout: criu_timeout_text_ = value; break;
+    case OptionId::Help: invocation_.request = Invocation::Request::Help; break;
+    case OptionId::Version: invocation_.request = Invocation::Request::Version; break;
     }
-    if (value.empty())
-      fail("option '" + option + "' needs a value");
-    return !value.empty();
   }
 
   void parse_word(const std::string &word)
@@ -280,11 +353,9 @@ class Parser {
     const SubcommandSpec &spec = spec_of(*invocation_.subcommand);
     const Subcommand subcommand = spec.subcommand;
     const std::string name = spec.name;
-    for (const std::string &option : value_options_)
-      if (const char *owner = option_owner(option); owner && !allows(subcommand, option))
-        return fail(name + ": " + option + " is an option of " + owner);
-    if (invocation_.in_place && subcommand != Subcommand::Freeze)
-      return fail(name + ": --in-place is an option of freeze");
+    for (const auto &[option, typed] : given_)
+      if ((option->subcommands & only(subcommand)) == 0)
+        return fail(name + ": " + typed + " is an option of " + subcommands_taking(*option));
     if (!criu_timeout_text_.empty()) {
       unsigned seconds = 0;
       const char *text_end = criu_timeout_text_.data() + criu_timeout_text_.size();
@@ -302,28 +373,6 @@ class Parser {
       return fail("export: missing -o FILE");
     if (subcommand == Subcommand::Restore && invocation_.images_dir.empty())
       return fail("restore: missing -D DIR");
-  }
-
-  // The subcommands an option with a value belongs to, for the message;
-  // null for the common ones.
-  static const char *option_owner(const std::string &option)
-  {
-    if (option == "-o" || option == "--output")
-      return "export";
-    if (option == "--pid")
-      return "checkpoint";
-    if (option == "--address")
-      return nullptr;
-    return "checkpoint and restore";
-  }
-
-  static bool allows(Subcommand subcommand, const std::string &option)
-  {
-    if (option == "-o" || option == "--output")
-      return subcommand == Subcommand::Export;
-    if (option == "--pid")
-      return subcommand == Subcommand::Checkpoint;
-    return runs_criu(subcommand);
   }
 
   // checkpoint takes NAME or --pid PID, not both, and -D DIR.
@@ -350,21 +399,54 @@ class Parser {
       error_ = message;
   }
 
-  const std::vector<std::string> &arguments_;
-  std::size_t next_ = 0;
-  bool options_ended_ = false;
+  struct GivenOption {
+    const OptionSpec *option;
+    std::string typed;  // as given: "-D" or "--images-dir"
+  };
+
+  std::vector<std::string> storage_;  // argv_ points into these
+  std::vector<char *> argv_;
+  std::string short_options_;
+  std::vector<option> long_options_;
   Invocation invocation_;
-  std::string pid_text_;                    // --pid's value, checked at the end
-  std::string criu_timeout_text_;           // --criu-timeout's value, likewise
-  std::vector<std::string> value_options_;  // the options with a value given
+  std::string pid_text_;           // --pid's value, checked at the end
+  std::string criu_timeout_text_;  // --criu-timeout's value, likewise
+  std::vector<GivenOption> given_;
   std::string error_;
 };
+
+constexpr std::array kAllSubcommands = {Subcommand::Checkpoint, Subcommand::Restore,
+                                        Subcommand::List,       Subcommand::Freeze,
+                                        Subcommand::Thaw,       Subcommand::Discard,
+                                        Subcommand::Export};
 
 } // namespace
 
 std::string to_string(Subcommand subcommand)
 {
   return spec_of(subcommand).name;
+}
+
+std::span<const Subcommand> all_subcommands()
+{
+  return kAllSubcommands;
+}
+
+std::span<const OptionSpec> option_table()
+{
+  return kOptions;
+}
+
+std::string subcommands_taking(const OptionSpec &option)
+{
+  std::vector<std::string> names;
+  for (Subcommand subcommand : kAllSubcommands)
+    if (option.subcommands & only(subcommand))
+      names.push_back(to_string(subcommand));
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    text += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+  return text;
 }
 
 ParsedArguments parse_arguments(const std::vector<std::string> &arguments)
@@ -374,13 +456,34 @@ ParsedArguments parse_arguments(const std::vector<std::string> &arguments)
 
 std::string program_usage()
 {
-  return kProgramUsage;
+  std::string usage = std::string(kProgramUsageHead) + "\nOptions:\n";
+  for (const OptionSpec &option : kOptions) {
+    std::string summary = option.summary;
+    if (!is_common(option))
+      summary = subcommands_taking(option) + ": " + summary;
+    usage += option_lines(option, summary, 28);
+  }
+  return usage + kProgramUsageTail;
 }
 
 std::string subcommand_usage(Subcommand subcommand)
 {
-  return std::string(spec_of(subcommand).usage) + (runs_criu(subcommand) ? kCriuOptions : "") +
-         kCommonOptions;
+  std::string usage = spec_of(subcommand).usage;
+  std::string own, common;
+  for (const OptionSpec &option : kOptions) {
+    if (is_common(option)) {
+      if (option.id != OptionId::Help && option.id != OptionId::Version)
+        common += std::string(common.empty() ? "" : ", ") + "--" + option.long_name +
+                  (option.value_name ? std::string(" ") + option.value_name : "");
+    } else if (option.subcommands & only(subcommand)) {
+      own += option_lines(option, option.detail ? option.detail : option.summary, 24);
+    }
+  }
+  if (!own.empty())
+    usage += "\n" + own;
+  if (runs_criu(subcommand))
+    usage += kCriuVersionNote;
+  return usage + "\nCommon options: " + common + " (see dbus-checkpoint --help).\n";
 }
 
 std::string default_criu_path()

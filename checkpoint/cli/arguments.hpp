@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,35 @@ namespace dbus_checkpoint::cli {
 enum class Subcommand { Checkpoint, Restore, List, Freeze, Thaw, Discard, Export };
 
 std::string to_string(Subcommand subcommand);  // "checkpoint", "list", ...
+std::span<const Subcommand> all_subcommands();
+
+// Which subcommands take an option: one bit a Subcommand.
+using SubcommandSet = unsigned;
+constexpr SubcommandSet only(Subcommand subcommand)
+{
+  return 1u << static_cast<unsigned>(subcommand);
+}
+inline constexpr SubcommandSet kEverySubcommand = ~0u;  // the common options
+
+enum class OptionId {
+  System, Address, Json, InPlace, Pid, ImagesDir, Output, Criu, PluginDir, CriuTimeout, Help,
+  Version
+};
+
+// The one table of options: the parser (getopt_long), the usage texts and
+// the tests read it.
+struct OptionSpec {
+  OptionId id;
+  const char *long_name;   // without "--"
+  char short_name;         // 0: none
+  const char *value_name;  // "DIR"; nullptr for an option without a value
+  SubcommandSet subcommands;
+  const char *summary;  // its line in dbus-checkpoint --help
+  const char *detail;   // its lines in SUBCOMMAND --help (nullptr: the summary)
+};
+std::span<const OptionSpec> option_table();
+// "checkpoint and restore", "export": for "OPTION is an option of ...".
+std::string subcommands_taking(const OptionSpec &option);
 
 // Where checkpoint and restore find CRIU and our CRIU plugin unless told
 // (--criu, --plugin-dir): fixed at build time (CMake's CRIU_EXECUTABLE and

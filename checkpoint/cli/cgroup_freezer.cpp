@@ -17,12 +17,12 @@ namespace {
 namespace fs = std::filesystem;
 using base::UniqueFd;
 
-bus_client::Result<void> write_cgroup_freeze(const fs::path &cgroup_dir, char value)
+base::Result<void> write_cgroup_freeze(const fs::path &cgroup_dir, char value)
 {
   const fs::path file = cgroup_dir / "cgroup.freeze";
   UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd || ::write(fd.get(), &value, 1) != 1)
-    return bus_client::errno_error("cannot write " + file.string(), errno);
+    return base::errno_error("cannot write " + file.string(), errno);
   return {};
 }
 
@@ -96,7 +96,7 @@ bool cgroup_freeze_is_writable(const fs::path &cgroup_dir)
   return ::access((cgroup_dir / "cgroup.freeze").c_str(), W_OK) == 0;
 }
 
-bus_client::Result<void> freeze_cgroup(const fs::path &cgroup_dir,
+base::Result<void> freeze_cgroup(const fs::path &cgroup_dir,
                                        std::chrono::milliseconds timeout)
 {
   if (auto written = write_cgroup_freeze(cgroup_dir, '1'); !written)
@@ -105,7 +105,7 @@ bus_client::Result<void> freeze_cgroup(const fs::path &cgroup_dir,
   while (!cgroup_is_frozen(cgroup_dir)) {
     if (std::chrono::steady_clock::now() >= deadline) {
       (void)write_cgroup_freeze(cgroup_dir, '0');
-      return bus_client::Error{"", "cgroup " + cgroup_dir.string() + " did not freeze within " +
+      return base::Error{"", "cgroup " + cgroup_dir.string() + " did not freeze within " +
                                        std::to_string(timeout.count()) + " ms"};
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -113,7 +113,7 @@ bus_client::Result<void> freeze_cgroup(const fs::path &cgroup_dir,
   return {};
 }
 
-bus_client::Result<void> unfreeze_cgroup(const fs::path &cgroup_dir)
+base::Result<void> unfreeze_cgroup(const fs::path &cgroup_dir)
 {
   return write_cgroup_freeze(cgroup_dir, '0');
 }

@@ -8,7 +8,7 @@
 #include <set>
 #include <sys/types.h>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 
 namespace dbus_checkpoint::cli {
 
@@ -28,8 +28,8 @@ bool cgroup_freeze_is_writable(const std::filesystem::path &cgroup_dir);
 
 // Writes cgroup.freeze; freezing waits (up to `timeout`) until the kernel
 // reports the whole cgroup frozen.
-bus_client::Result<void> freeze_cgroup(const std::filesystem::path &cgroup_dir,
+base::Result<void> freeze_cgroup(const std::filesystem::path &cgroup_dir,
                                        std::chrono::milliseconds timeout);
-bus_client::Result<void> unfreeze_cgroup(const std::filesystem::path &cgroup_dir);
+base::Result<void> unfreeze_cgroup(const std::filesystem::path &cgroup_dir);
 
 } // namespace dbus_checkpoint::cli

@@ -24,8 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using bus_client::CheckpointBus;
-using bus_client::Error;
-using bus_client::Result;
+using base::Error;
+using base::Result;
 
 // DIR made absolute and created (0700) if missing; refused if it holds a
 // checkpoint already, or if root cannot trust it (check_trusted_directory).

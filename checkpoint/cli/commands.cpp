@@ -9,8 +9,8 @@ namespace dbus_checkpoint::cli {
 namespace {
 
 using bus_client::CheckpointBus;
-using bus_client::Error;
-using bus_client::Result;
+using base::Error;
+using base::Result;
 
 // Runs `step` and measures it.
 template <typename Step>

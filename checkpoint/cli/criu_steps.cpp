@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "base/program.hpp"
 #include "bus-client/process_buses.hpp"
-#include "cli/child_process.hpp"
 #include "cli/criu_version_cache.hpp"
 #include "cli/files.hpp"
 #include "cli/stop_record.hpp"
@@ -20,9 +20,12 @@ namespace dbus_checkpoint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using bus_client::Error;
-using bus_client::errno_error;
-using bus_client::Result;
+using base::Error;
+using base::errno_error;
+using base::last_lines;
+using base::ProgramCommand;
+using base::Result;
+using base::run_program;
 
 constexpr const char *kStandardSystemBus = "unix:path=/run/dbus/system_bus_socket";
 
@@ -70,7 +73,7 @@ Result<CriuVersion> check_criu_version(const std::string &executable)
     return output.error();
   auto version = criu::parse_version(output.value());
   if (!version) {
-    std::string said = criu::last_lines(output.value(), 1, "");
+    std::string said = last_lines(output.value(), 1);
     if (!said.empty())
       said.pop_back();
     return Error{"", "'" + executable + " --version' printed no version ('" + said +
@@ -165,7 +168,7 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
   if (!described.empty())
     message += described;
   else if (!run.value().output.empty())
-    message += "; its log:\n" + criu::last_lines(run.value().output, kLogTailLines, "  ");
+    message += "; its log:\n" + last_lines(run.value().output, kLogTailLines, "  ");
   else
     message += "; it wrote no log and no output";
   if (!log_saved)

@@ -38,7 +38,7 @@ inline constexpr std::size_t kLogErrorLines = 6;
 // The CRIU can run, answers `criu --version` within kCriuVersionTimeout with
 // 4.2 or newer, and the plugin directory holds a plugin; checked before
 // anything is frozen.
-bus_client::Result<CriuSetup> check_criu_setup(const std::string &executable,
+base::Result<CriuSetup> check_criu_setup(const std::string &executable,
                                                const std::string &plugin_dir,
                                                const bus_client::BusAddress &bus,
                                                std::chrono::seconds timeout);
@@ -54,14 +54,14 @@ std::string bus_address_in_use(const bus_client::BusAddress &bus);
 // lowered RLIMIT_FSIZE (rtkit-daemon: 0) with SIGXFSZ; pipes have no size
 // limit.  `in_new_session`: criu runs as the leader of a session of its own.
 // Fails with CRIU's end (exit status, signal) and the last lines of its log.
-bus_client::Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
+base::Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
                                              const std::filesystem::path &images_dir,
                                              const std::vector<std::string> &extra_arguments,
                                              bool in_new_session = false);
 
 // What checkpoint and restore check first: euid 0 (or an error naming
 // `command` and why it needs root), then check_criu_setup.
-bus_client::Result<CriuSetup> check_root_and_criu(const std::string &command,
+base::Result<CriuSetup> check_root_and_criu(const std::string &command,
                                                   const std::string &why_root,
                                                   const std::string &executable,
                                                   const std::string &plugin_dir,

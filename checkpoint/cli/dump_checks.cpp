@@ -20,8 +20,8 @@ namespace dbus_checkpoint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using bus_client::Error;
-using bus_client::Result;
+using base::Error;
+using base::Result;
 
 constexpr int kCapSysResource = 24;  // linux/capability.h
 

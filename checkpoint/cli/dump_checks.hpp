@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 #include "cli/process_tree.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -21,7 +21,7 @@ struct ProcessCredentials {
 };
 
 // From /proc/PID/status text ("Uid:\t…" and "Gid:\t…" lines).
-bus_client::Result<ProcessCredentials> parse_credentials(const std::string &status_text);
+base::Result<ProcessCredentials> parse_credentials(const std::string &status_text);
 // CAP_SYS_RESOURCE in a "CapEff:\t<hex>" line of /proc/self/status text.
 bool has_sys_resource(const std::string &status_text);
 
@@ -47,12 +47,12 @@ struct ResourceLimit {
 inline constexpr std::uint64_t kUnlimited = ~std::uint64_t{0};
 
 // Every row of /proc/PID/limits text, in the kernel's order (RLIMIT_*).
-bus_client::Result<std::vector<ResourceLimit>> parse_limits(const std::string &limits_text);
+base::Result<std::vector<ResourceLimit>> parse_limits(const std::string &limits_text);
 
 // Refuses when the session leader of `pid` is outside our pid namespace
 // (getsid() is 0): criu dump fails on such a task ("A session leader of …
 // is outside of its pid namespace").
-bus_client::Result<void> check_session_leader_visible(pid_t pid);
+base::Result<void> check_session_leader_visible(pid_t pid);
 
 // Refuses, naming the process and what to do, when
 // - its session's leader is outside our pid namespace (see above);
@@ -68,7 +68,7 @@ bus_client::Result<void> check_session_leader_visible(pid_t pid);
 //   chroots into /proc itself unless started with --no-chroot) -- unless
 //   with cgroups_from_proc the task shares our cgroup and pid namespaces,
 //   so that the parasite does not look there.
-bus_client::Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree,
+base::Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree,
                                              const CriuAbilities &abilities);
 
 } // namespace dbus_checkpoint::cli

@@ -12,9 +12,9 @@
 namespace dbus_checkpoint::cli {
 
 namespace fs = std::filesystem;
-using bus_client::Error;
-using bus_client::errno_error;
-using bus_client::Result;
+using base::Error;
+using base::errno_error;
+using base::Result;
 using base::UniqueFd;
 
 namespace {
@@ -129,7 +129,7 @@ Result<DirectoryLock> DirectoryLock::take(const fs::path &dir, const std::string
     return errno_error("cannot open " + dir.string(), errno);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
     if (errno == EWOULDBLOCK)
-      return bus_client::Error{"", dir.string() + " is in use: " + holder_hint};
+      return base::Error{"", dir.string() + " is in use: " + holder_hint};
     return errno_error("cannot lock " + dir.string(), errno);
   }
   return DirectoryLock(std::move(fd));

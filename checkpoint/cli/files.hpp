@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 #include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -19,23 +19,23 @@ namespace dbus_checkpoint::cli {
 // or the new one, never half of it.  The temporary file is created anew
 // (O_EXCL, O_NOFOLLOW, in the opened parent directory): a symlink or a hard
 // link planted under either name is replaced, never written through.
-bus_client::Result<void> replace_file(const std::filesystem::path &path, std::string_view bytes,
+base::Result<void> replace_file(const std::filesystem::path &path, std::string_view bytes,
                                       mode_t mode);
 // Refuses a symlink as the last component.
-bus_client::Result<std::string> read_whole_file(const std::filesystem::path &path);
+base::Result<std::string> read_whole_file(const std::filesystem::path &path);
 
 // A directory root may work in (CRIU's images, the records of stopped
 // processes): not a symlink, owned by root or by us, not writable by group
 // or others, since whoever can write it could plant files that root then
 // reads, runs or writes through.  With `create`, a missing one is made
 // (mode 0700, its parents as needed).
-bus_client::Result<void> check_trusted_directory(const std::filesystem::path &dir, bool create);
+base::Result<void> check_trusted_directory(const std::filesystem::path &dir, bool create);
 
 // An exclusive flock(2) on a directory, held while this lives; an error
 // naming `holder_hint` if another process holds it.
 class DirectoryLock {
  public:
-  static bus_client::Result<DirectoryLock> take(const std::filesystem::path &dir,
+  static base::Result<DirectoryLock> take(const std::filesystem::path &dir,
                                                 const std::string &holder_hint);
 
  private:

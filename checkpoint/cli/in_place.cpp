@@ -13,8 +13,8 @@ namespace dbus_checkpoint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using bus_client::Error;
-using bus_client::Result;
+using base::Error;
+using base::Result;
 
 constexpr auto kStopTimeout = std::chrono::seconds(5);
 constexpr int kMaxScans = 16;  // rescans for children forked while stopping
@@ -84,7 +84,7 @@ Result<StoppedTree> stop_with_signals(pid_t owner)
       if (::kill(process.id.pid, SIGSTOP) == 0) {
         stopped.processes.push_back(process.id);
       } else if (errno != ESRCH) {
-        Error error = bus_client::errno_error("cannot stop pid " +
+        Error error = base::errno_error("cannot stop pid " +
                                               std::to_string(process.id.pid), errno);
         send_sigcont(stopped.processes);
         return error;

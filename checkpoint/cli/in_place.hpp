@@ -16,7 +16,7 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 #include "cli/process_tree.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -39,10 +39,10 @@ struct StoppedTree {
 
 // Refuses pid 0 and 1 and a tree that holds this program itself.  On
 // failure nothing stays stopped.
-bus_client::Result<StoppedTree> stop_process_tree(pid_t owner);
+base::Result<StoppedTree> stop_process_tree(pid_t owner);
 
 // SIGCONT to each stopped process still alive (pid and start time), or
 // cgroup.freeze = 0.  Processes that are gone are skipped.
-bus_client::Result<void> resume_process_tree(const StoppedTree &stopped);
+base::Result<void> resume_process_tree(const StoppedTree &stopped);
 
 } // namespace dbus_checkpoint::cli

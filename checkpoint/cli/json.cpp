@@ -15,7 +15,7 @@ double json_milliseconds(double milliseconds)
   return std::round(milliseconds * 1000) / 1000;
 }
 
-bus_client::Result<Json> parse_json(std::string_view text)
+base::Result<Json> parse_json(std::string_view text)
 {
   try {
     return Json::parse(text);
@@ -28,7 +28,7 @@ bus_client::Result<Json> parse_json(std::string_view text)
       what.remove_prefix(lead + kLead.size());
     else if (const auto end = what.find("] "); end != std::string_view::npos)
       what.remove_prefix(end + 2);
-    return bus_client::Error{"", std::string(what)};
+    return base::Error{"", std::string(what)};
   }
 }
 

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 
 namespace dbus_checkpoint::cli {
 
@@ -42,6 +42,6 @@ bool json_integer(const Json &value, Number &out)
 
 // One JSON value and nothing but white space around it; the error says
 // where ("at line 1, column 2: syntax error ...").
-bus_client::Result<Json> parse_json(std::string_view text);
+base::Result<Json> parse_json(std::string_view text);
 
 } // namespace dbus_checkpoint::cli

@@ -16,8 +16,8 @@ namespace dbus_checkpoint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using bus_client::Error;
-using bus_client::Result;
+using base::Error;
+using base::Result;
 
 Json connection_json(const ManifestConnection &connection)
 {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 #include "cli/json.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -68,13 +68,13 @@ struct CheckpointManifest {
 // The manifest's members (for the file and for checkpoint --json).
 void add_manifest_members(Json &json, const CheckpointManifest &manifest);
 std::string manifest_json(const CheckpointManifest &manifest);
-bus_client::Result<CheckpointManifest> parse_manifest(std::string_view text);
+base::Result<CheckpointManifest> parse_manifest(std::string_view text);
 
 std::filesystem::path manifest_path(const std::filesystem::path &images_dir);
 // Atomically (a restore may rewrite it to mark itself), mode 0600.
-bus_client::Result<void> save_manifest(const std::filesystem::path &images_dir,
+base::Result<void> save_manifest(const std::filesystem::path &images_dir,
                                        const CheckpointManifest &manifest);
 // "DIR/dbus-checkpoint.json: ..." errors that say what is wrong.
-bus_client::Result<CheckpointManifest> load_manifest(const std::filesystem::path &images_dir);
+base::Result<CheckpointManifest> load_manifest(const std::filesystem::path &images_dir);
 
 } // namespace dbus_checkpoint::cli

@@ -78,11 +78,11 @@ bool is_alive(const ProcessId &id)
   return process && process->id == id && process->state != 'Z' && process->state != 'X';
 }
 
-bus_client::Result<std::vector<ProcessInfo>> process_tree(pid_t root)
+base::Result<std::vector<ProcessInfo>> process_tree(pid_t root)
 {
   auto root_process = read_process(root);
   if (!root_process)
-    return bus_client::Error{"", "there is no process " + std::to_string(root)};
+    return base::Error{"", "there is no process " + std::to_string(root)};
   auto children = children_by_parent();
   std::vector<ProcessInfo> tree{*root_process};
   for (std::size_t next = 0; next < tree.size(); ++next) {

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 
 namespace dbus_checkpoint::cli {
 
@@ -38,7 +38,7 @@ std::optional<ProcessInfo> read_process(pid_t pid);
 bool is_alive(const ProcessId &id);
 
 // `root` first, then its descendants, parents before children.
-bus_client::Result<std::vector<ProcessInfo>> process_tree(pid_t root);
+base::Result<std::vector<ProcessInfo>> process_tree(pid_t root);
 
 // Polls until every process is in state T (or gone); false on timeout.
 bool wait_until_stopped(const std::vector<ProcessId> &processes,

@@ -78,7 +78,7 @@ Json connection_json(const ListedConnection &listed, std::int64_t now_usec)
 } // namespace
 
 int report_failure(const Output &output, const std::string &command,
-                   const bus_client::Error &error)
+                   const base::Error &error)
 {
   output.report << "dbus-checkpoint: " << command << ": " << error.describe() << "\n";
   if (output.json) {

@@ -35,7 +35,7 @@ struct ListedConnection {
 // Prints "dbus-checkpoint: COMMAND: ERROR" (and, with --json, the error as
 // JSON on stdout); returns kExitFailure.
 int report_failure(const Output &output, const std::string &command,
-                   const bus_client::Error &error);
+                   const base::Error &error);
 
 enum class Transition { Stop, Resume };
 // "pid 41 (processes 41, 42) with SIGSTOP" (SIGCONT to resume), or

@@ -28,9 +28,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using bus_client::CheckpointBus;
-using bus_client::Error;
+using base::Error;
 using bus_client::FrozenConnection;
-using bus_client::Result;
+using base::Result;
 
 // After criu dump kills a process, PID 1 here reaps it 1–2 s later; CRIU
 // cannot give the pid back before that ("File exists").

@@ -16,8 +16,8 @@ namespace dbus_checkpoint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using bus_client::Error;
-using bus_client::Result;
+using base::Error;
+using base::Result;
 
 constexpr const char *kDefaultDir = "/run/dbus-checkpoint";
 constexpr const char *kFormat = "dbus-checkpoint stopped-in-place 2";

@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-#include "bus-client/result.hpp"
+#include "base/result.hpp"
 #include "cli/in_place.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -29,12 +29,12 @@ std::string format_stop_record(const std::string &checkpoint_id, const StoppedTr
 std::optional<StoppedTree> parse_stop_record(const std::string &text);
 
 // DIR/ID, written atomically (DIR created 0700 if missing).
-bus_client::Result<void> save_stop_record(const std::filesystem::path &dir,
+base::Result<void> save_stop_record(const std::filesystem::path &dir,
                                           const std::string &checkpoint_id,
                                           const StoppedTree &stopped);
 // nullopt when nothing was stopped in place for that id (no file, or an id
 // that cannot be a file name); an error if the file exists but is unreadable.
-bus_client::Result<std::optional<StoppedTree>> load_stop_record(
+base::Result<std::optional<StoppedTree>> load_stop_record(
     const std::filesystem::path &dir, const std::string &checkpoint_id);
 void remove_stop_record(const std::filesystem::path &dir, const std::string &checkpoint_id);
 

@@ -16,7 +16,7 @@ constexpr const char *kCheckpointInterface = "org.freedesktop.DBus.Checkpoint";
 
 Status sd_bus_failure(const std::string &what, int negative_errno)
 {
-  return raw_bus::failure(-negative_errno, what + ": " + std::strerror(-negative_errno));
+  return base::failure(-negative_errno, what + ": " + std::strerror(-negative_errno));
 }
 
 Status unreadable_reply(const char *member, int negative_errno)
@@ -36,7 +36,7 @@ Status call_checkpoint(sd_bus *bus, sd_bus_message *call, const char *member, Sd
     return {};
   }
   if (error.is_set())
-    return raw_bus::failure(-r, std::string(member) + ": " + error.name() + ": " + error.message());
+    return base::failure(-r, std::string(member) + ": " + error.name() + ": " + error.message());
   return sd_bus_failure(member, r);
 }
 
@@ -49,22 +49,6 @@ Status new_checkpoint_call(sd_bus *bus, const char *member, SdBusMessage &call_o
     return sd_bus_failure(member, r);
   call_out.reset(call);
   return {};
-}
-
-// ListFrozen's details a{sv}: only socket_inode matters here.
-int read_socket_inode(sd_bus_message *message, std::uint64_t &socket_inode)
-{
-  int r = sd_bus_message_enter_container(message, 'a', "{sv}");
-  while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-    const char *key = nullptr;
-    if ((r = sd_bus_message_read(message, "s", &key)) < 0)
-      return r;
-    r = std::strcmp(key, "socket_inode") == 0 ? sd_bus_message_read(message, "v", "t", &socket_inode)
-                                               : sd_bus_message_skip(message, "v");
-    if (r < 0 || (r = sd_bus_message_exit_container(message)) < 0)
-      return r;
-  }
-  return r < 0 ? r : sd_bus_message_exit_container(message);
 }
 
 } // namespace
@@ -133,33 +117,22 @@ Status release_unique_name(const std::string &socket_path, const std::string &un
     if (!has_owner)
       return {};
     if (std::chrono::steady_clock::now() >= deadline)
-      return raw_bus::failure(ETIMEDOUT, "the bus did not release " + unique_name + " in time");
+      return base::failure(ETIMEDOUT, "the bus did not release " + unique_name + " in time");
   }
 }
 
-Status list_frozen_sockets(sd_bus *bus, std::vector<FrozenSocket> &frozen_out)
+Status list_frozen(sd_bus *bus, std::vector<bus_client::FrozenConnection> &frozen_out)
 {
   SdBusMessage call, reply;
   if (Status s = new_checkpoint_call(bus, "ListFrozen", call); !s)
     return s;
   if (Status s = call_checkpoint(bus, call.get(), "ListFrozen", reply); !s)
     return s;
-  sd_bus_message *m = reply.get();
-  frozen_out.clear();
-  int r = sd_bus_message_enter_container(m, 'a', "(ssasa{sv})");
-  while (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', "ssasa{sv}")) > 0) {
-    const char *id = nullptr;
-    const char *unique_name = nullptr;
-    FrozenSocket entry;
-    if ((r = sd_bus_message_read(m, "ss", &id, &unique_name)) < 0 ||
-        (r = sd_bus_message_skip(m, "as")) < 0 || (r = read_socket_inode(m, entry.socket_inode)) < 0 ||
-        (r = sd_bus_message_exit_container(m)) < 0)
-      break;
-    entry.checkpoint_id = id;
-    entry.unique_name = unique_name;
-    frozen_out.push_back(std::move(entry));
-  }
-  return r < 0 ? unreadable_reply("ListFrozen", r) : Status{};
+  auto frozen = bus_client::read_frozen_connections(reply.get());
+  if (!frozen)
+    return std::move(frozen).error();
+  frozen_out = std::move(frozen).value();
+  return {};
 }
 
 Status export_record(sd_bus *bus, const std::string &checkpoint_id, std::string &record_out)

@@ -10,23 +10,21 @@
 #include <string_view>
 #include <vector>
 
+#include "bus-client/checkpoint_bus.hpp"
 #include "bus-client/sd_bus_handles.hpp"
 #include "raw-bus/raw_bus.hpp"
 
 namespace dbus_checkpoint::criu_plugin {
 
-using raw_bus::Status;
+using base::Status;
 
 // Hello done: CRIU runs as root, which the bus's policy lets call the
 // Checkpoint interface.
 Status open_bus_at(const std::string &socket_path, bus_client::SdBus &bus_out);
 
-struct FrozenSocket {
-  std::string checkpoint_id;
-  std::string unique_name;
-  std::uint64_t socket_inode = 0;  // the bus's end; 0 when detached
-};
-Status list_frozen_sockets(sd_bus *bus, std::vector<FrozenSocket> &frozen_out);
+// ListFrozen, read by bus-client's one reader: each entry's id, unique name
+// and socket_inode are what the plugin uses.
+Status list_frozen(sd_bus *bus, std::vector<bus_client::FrozenConnection> &frozen_out);
 
 // Makes sure `bus` (open_bus_at's, to socket_path) does not hold
 // unique_name, replacing it if it does, and waits until the bus has let the

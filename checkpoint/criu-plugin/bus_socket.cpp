@@ -25,7 +25,7 @@ Status peer_socket_path(int fd, std::string &path_out)
   struct sockaddr_un address{};
   socklen_t length = sizeof address;
   if (getpeername(fd, reinterpret_cast<struct sockaddr *>(&address), &length) < 0)
-    return raw_bus::errno_failure("getpeername");
+    return base::errno_error("getpeername");
   const std::size_t path_offset = offsetof(struct sockaddr_un, sun_path);
   if (address.sun_family != AF_UNIX || length <= path_offset || address.sun_path[0] == '\0')
     return {};  // unnamed or abstract: not a bus we can reach by path
@@ -105,7 +105,7 @@ Status peer_socket_inode(std::uint32_t inode, std::uint32_t &peer_inode_out)
 {
   raw_bus::UniqueFd diag(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
   if (!diag)
-    return raw_bus::errno_failure("socket(NETLINK_SOCK_DIAG)");
+    return base::errno_error("socket(NETLINK_SOCK_DIAG)");
   struct {
     struct nlmsghdr header;
     struct unix_diag_req request;
@@ -121,19 +121,19 @@ Status peer_socket_inode(std::uint32_t inode, std::uint32_t &peer_inode_out)
   query.request.udiag_cookie[0] = ~0u;
   query.request.udiag_cookie[1] = ~0u;
   if (send(diag.get(), &query, sizeof query, 0) < 0)
-    return raw_bus::errno_failure("sock_diag request");
+    return base::errno_error("sock_diag request");
 
   alignas(struct nlmsghdr) char answer[8192];
   ssize_t n = recv(diag.get(), answer, sizeof answer, 0);
   if (n < 0)
-    return raw_bus::errno_failure("sock_diag answer");
+    return base::errno_error("sock_diag answer");
   auto *header = reinterpret_cast<struct nlmsghdr *>(answer);
   if (!NLMSG_OK(header, static_cast<unsigned>(n)))
-    return raw_bus::failure(EPROTO, "sock_diag: truncated answer");
+    return base::failure(EPROTO, "sock_diag: truncated answer");
   if (header->nlmsg_type == NLMSG_ERROR) {
     auto *error = static_cast<struct nlmsgerr *>(NLMSG_DATA(header));
     errno = -error->error;
-    return raw_bus::errno_failure("sock_diag of socket " + std::to_string(inode));
+    return base::errno_error("sock_diag of socket " + std::to_string(inode));
   }
   auto *message = static_cast<struct unix_diag_msg *>(NLMSG_DATA(header));
   int attributes_length = static_cast<int>(header->nlmsg_len - NLMSG_LENGTH(sizeof *message));
@@ -144,7 +144,7 @@ Status peer_socket_inode(std::uint32_t inode, std::uint32_t &peer_inode_out)
       return {};
     }
   }
-  return raw_bus::failure(ENOTCONN, "socket " + std::to_string(inode) + " has no peer");
+  return base::failure(ENOTCONN, "socket " + std::to_string(inode) + " has no peer");
 }
 
 } // namespace dbus_checkpoint::criu_plugin

@@ -15,7 +15,7 @@
 
 namespace dbus_checkpoint::criu_plugin {
 
-using raw_bus::Status;
+using base::Status;
 
 inline constexpr const char *kSystemBusSocket = "/run/dbus/system_bus_socket";
 

@@ -22,13 +22,13 @@ Status check_images_dir(int dir_fd)
 {
   struct stat status{};
   if (fstat(dir_fd, &status) < 0)
-    return raw_bus::errno_failure("stat the images directory");
+    return base::errno_error("stat the images directory");
   if (status.st_uid != 0 && status.st_uid != geteuid())
-    return raw_bus::failure(EPERM, "the images directory is owned by uid " +
+    return base::failure(EPERM, "the images directory is owned by uid " +
                                        std::to_string(status.st_uid) +
                                        ", neither root nor us: refusing to use it");
   if ((status.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    return raw_bus::failure(EPERM, "the images directory is writable by group or others: "
+    return base::failure(EPERM, "the images directory is writable by group or others: "
                                    "refusing to use it");
   return {};
 }
@@ -43,22 +43,22 @@ Status write_image_file(int dir_fd, const std::string &name, std::string_view by
   // Created anew: what is there (a stale file, or a planted symlink or hard
   // link) is removed, never written through.
   if (unlinkat(dir_fd, name.c_str(), 0) < 0 && errno != ENOENT)
-    return raw_bus::errno_failure("remove the old " + name + " from the images directory");
+    return base::errno_error("remove the old " + name + " from the images directory");
   raw_bus::UniqueFd file(openat(dir_fd, name.c_str(),
                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                                 kImageFileMode));
   if (!file)
-    return raw_bus::errno_failure("create " + name + " in the images directory");
+    return base::errno_error("create " + name + " in the images directory");
   for (std::size_t written = 0; written < bytes.size();) {
     ssize_t n = write(file.get(), bytes.data() + written, bytes.size() - written);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return raw_bus::errno_failure("write " + name);
+      return base::errno_error("write " + name);
     written += static_cast<std::size_t>(n);
   }
   if (std::error_code closed = file.close())
-    return raw_bus::failure(closed.value(), "write " + name + ": " + closed.message());
+    return base::failure(closed.value(), "write " + name + ": " + closed.message());
   return {};
 }
 
@@ -68,7 +68,7 @@ Status read_image_file(int dir_fd, const std::string &name, std::string &bytes_o
     return s;
   raw_bus::UniqueFd file(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!file)
-    return raw_bus::errno_failure("open " + name + " in the images directory");
+    return base::errno_error("open " + name + " in the images directory");
   bytes_out.clear();
   char chunk[65536];
   for (;;) {
@@ -76,7 +76,7 @@ Status read_image_file(int dir_fd, const std::string &name, std::string &bytes_o
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return raw_bus::errno_failure("read " + name);
+      return base::errno_error("read " + name);
     if (n == 0)
       return {};
     bytes_out.append(chunk, static_cast<std::size_t>(n));

@@ -14,7 +14,7 @@
 
 namespace dbus_checkpoint::criu_plugin {
 
-using raw_bus::Status;
+using base::Status;
 
 std::string record_file_name(std::uint32_t socket_inode);
 std::string bus_file_name(std::uint32_t socket_inode);

@@ -18,7 +18,7 @@ struct RecordFree {
 using Record = std::unique_ptr<DcpRecord, RecordFree>;
 
 // Parsed and validated; a bad record's failure says what is wrong.
-raw_bus::Status parse_record(std::string_view bytes, Record &record_out);
-raw_bus::Status serialize_record(const DcpRecord *record, std::string &bytes_out);
+base::Status parse_record(std::string_view bytes, Record &record_out);
+base::Status serialize_record(const DcpRecord *record, std::string &bytes_out);
 
 } // namespace dbus_checkpoint::criu_plugin

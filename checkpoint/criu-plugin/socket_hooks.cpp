@@ -37,11 +37,11 @@ std::string socket_name(std::uint32_t socket_inode)
 
 // A connection to the bus at bus_path, and what is frozen on it.
 Status frozen_on_bus(const std::string &bus_path, bus_client::SdBus &bus_out,
-                     std::vector<FrozenSocket> &frozen_out)
+                     std::vector<bus_client::FrozenConnection> &frozen_out)
 {
   if (Status s = open_bus_at(bus_path, bus_out); !s)
     return s;
-  return list_frozen_sockets(bus_out.get(), frozen_out);
+  return list_frozen(bus_out.get(), frozen_out);
 }
 
 Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bus_path, int images_dir)
@@ -50,13 +50,13 @@ Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bu
   if (Status s = peer_socket_inode(socket_inode, bus_end); !s)
     return s;
   bus_client::SdBus bus;
-  std::vector<FrozenSocket> frozen;
+  std::vector<bus_client::FrozenConnection> frozen;
   if (Status s = frozen_on_bus(bus_path, bus, frozen); !s)
     return s;
   auto owner = std::find_if(frozen.begin(), frozen.end(),
-                            [&](const FrozenSocket &f) { return f.socket_inode == bus_end; });
+                            [&](const bus_client::FrozenConnection &f) { return f.socket_inode == bus_end; });
   if (owner == frozen.end())
-    return raw_bus::failure(EBUSY, "bus connection of " + socket_name(socket_inode) +
+    return base::failure(EBUSY, "bus connection of " + socket_name(socket_inode) +
                                        " is not frozen: freeze it first "
                                        "(dbus-checkpoint checkpoint does)");
 
@@ -67,13 +67,13 @@ Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bu
   if (Status s = raw_bus::peek_unread(fd, unread); !s)
     return s;
   std::string exported;
-  if (Status s = export_record(bus.get(), owner->checkpoint_id, exported); !s)
+  if (Status s = export_record(bus.get(), owner->id, exported); !s)
     return s;
   Record record;
   if (Status s = parse_record(exported, record); !s)
     return s;
   if (int r = dcp_record_set_unread_by_client(record.get(), unread.data(), unread.size()); r < 0)
-    return raw_bus::failure(-r, "cannot keep " + std::to_string(unread.size()) +
+    return base::failure(-r, "cannot keep " + std::to_string(unread.size()) +
                                     " unread bytes in the record");
   std::string record_bytes;
   if (Status s = serialize_record(record.get(), record_bytes); !s)
@@ -83,7 +83,7 @@ Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bu
   if (Status s = write_image_file(images_dir, bus_file_name(socket_inode), bus_path); !s)
     return s;
   log_info(socket_name(socket_inode) + " is " + owner->unique_name + " (checkpoint " +
-           owner->checkpoint_id + ") on the bus at " + bus_path + ": " +
+           owner->id + ") on the bus at " + bus_path + ": " +
            std::to_string(unread.size()) + " unread bytes, record of " +
            std::to_string(record_bytes.size()) + " bytes");
   return {};
@@ -97,11 +97,11 @@ Status known_checkpoint_id(const std::string &bus_path, const std::string &recor
 {
   checkpoint_id_out = dcp_record_get_checkpoint_id(record);
   bus_client::SdBus bus;
-  std::vector<FrozenSocket> frozen;
+  std::vector<bus_client::FrozenConnection> frozen;
   if (Status s = frozen_on_bus(bus_path, bus, frozen); !s)
     return s;
   if (std::any_of(frozen.begin(), frozen.end(),
-                  [&](const FrozenSocket &f) { return f.checkpoint_id == checkpoint_id_out; }))
+                  [&](const bus_client::FrozenConnection &f) { return f.id == checkpoint_id_out; }))
     return {};
   if (Status s = release_unique_name(bus_path, dcp_record_get_unique_name(record), deadline, bus); !s)
     return s;
@@ -128,7 +128,7 @@ Status send_reattach(const std::string &bus_path, const std::string &checkpoint_
       checkpoint_id, std::string_view(static_cast<const char *>(unread), n_unread),
       dcp_record_get_reattach_secret(record));
   if (!call)
-    return raw_bus::failure(ENOMEM, "cannot build the Reattach call");
+    return base::failure(ENOMEM, "cannot build the Reattach call");
   std::string call_bytes;
   if (Status s = raw_bus::marshal(call.get(), kReattachSerial, call_bytes); !s)
     return s;
@@ -150,7 +150,7 @@ Status send_reattach(const std::string &bus_path, const std::string &checkpoint_
     s = raw_bus::check_method_return(reply.get(), kReattachSerial);
   if (!s) {
     unknown_out = reply && dbus_message_is_error(reply.get(), DBUS_ERROR_INVALID_ARGS);
-    return raw_bus::failure(s.code.value(), "Reattach " + checkpoint_id + ": " + s.what);
+    return base::failure(s.error().errno_value, "Reattach " + checkpoint_id + ": " + s.error().describe());
   }
   socket_out = std::move(socket);
   return {};
@@ -193,8 +193,8 @@ int dump_bus_socket(int fd, std::uint32_t socket_inode, int images_dir)
       !is_bus_socket(bus_path, bus_sockets_of_processes(processes_holding_socket(socket_inode))))
     return -ENOTSUP;
   if (Status s = dump_connection(fd, socket_inode, bus_path, images_dir); !s) {
-    log_error(s.what);
-    return s.negative_errno();
+    log_error(s.error().describe());
+    return s.error().negative_errno();
   }
   log_info(socket_name(socket_inode) + " dumped in " + elapsed_ms(started));
   return 0;
@@ -204,7 +204,7 @@ int restore_bus_socket(std::uint32_t socket_inode, int images_dir)
 {
   std::string record_bytes;
   Status s = read_image_file(images_dir, record_file_name(socket_inode), record_bytes);
-  if (!s && s.code == std::errc::no_such_file_or_directory)
+  if (!s && s.error().errno_value == ENOENT)
     return -ENOTSUP;  // another plugin's socket
   const auto started = Clock::now();
   std::string bus_path;
@@ -212,15 +212,15 @@ int restore_bus_socket(std::uint32_t socket_inode, int images_dir)
     s = read_image_file(images_dir, bus_file_name(socket_inode), bus_path);
   // only to a bus we would have dumped from (the CLI names it to criu)
   if (s && !is_bus_socket(bus_path, known_bus_sockets()))
-    s = raw_bus::failure(EPERM, bus_file_name(socket_inode) + " names " + bus_path +
+    s = base::failure(EPERM, bus_file_name(socket_inode) + " names " + bus_path +
                                     ", not a bus socket of this system (" +
                                     "DBUS_SYSTEM_BUS_ADDRESS or DBUS_CHECKPOINT_BUS_SOCKETS)");
   raw_bus::UniqueFd socket;
   if (s)
     s = reattach(bus_path, record_bytes, socket);
   if (!s) {
-    log_error(socket_name(socket_inode) + " not restored: " + s.what);
-    return s.negative_errno();
+    log_error(socket_name(socket_inode) + " not restored: " + s.error().describe());
+    return s.error().negative_errno();
   }
   log_info(socket_name(socket_inode) + " reattached to the bus at " + bus_path + " in " +
            elapsed_ms(started));

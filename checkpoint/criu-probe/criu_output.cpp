@@ -5,7 +5,11 @@
 #include <sstream>
 #include <vector>
 
+#include "base/program.hpp"
+
 namespace dbus_checkpoint::criu {
+
+using base::last_lines;
 
 std::string Version::str() const
 {
@@ -48,18 +52,6 @@ std::string why_too_old(const Version &version)
   return "CRIU " + version.str() + " is older than 4.2: CRIU < 4.2 hangs in every dump where "
          "hardware breakpoints are not virtualized (most VMs) and cannot dump inet sockets on "
          "kernels >= 6.16";
-}
-
-std::string last_lines(const std::string &text, std::size_t count, const std::string &indent)
-{
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);)
-    lines.push_back(std::move(line));
-  std::string out;
-  for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
-    out += indent + lines[i] + "\n";
-  return out;
 }
 
 std::string error_lines(const std::string &log, std::size_t count, const std::string &indent)

@@ -50,8 +50,7 @@ std::string why_too_old(const Version &version);
 // prints on these machines and that does no harm (RLIMIT_NOFILE).
 std::string error_lines(const std::string &log, std::size_t count, const std::string &indent);
 
-// The last `count` lines of `text`, each prefixed with `indent`.
-std::string last_lines(const std::string &text, std::size_t count, const std::string &indent);
+// Both tail the log with base::last_lines (base/program.hpp).
 
 // "; errors in LOG:\n<errors>and its last lines:\n<tail>" or, without
 // error reports, "; the last lines of LOG:\n<tail>"; "" for an empty log.

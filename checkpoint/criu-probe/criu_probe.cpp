@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/child_process.hpp"
+#include "base/program.hpp"
 #include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::criu {
@@ -32,6 +33,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 using base::ChildProcess;
+using base::last_lines;
 using base::UniqueFd;
 
 constexpr std::size_t kErrorLines = 6;
@@ -72,61 +74,19 @@ std::string read_file(const fs::path &path)
   return text.str();
 }
 
-struct ProgramEnd {
-  bool timed_out = false;
-  int status = 0;
-  std::string output;
-
-  bool succeeded() const { return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-  std::string describe() const
-  {
-    if (WIFEXITED(status))
-      return "exit status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status))
-      return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
-             ::strsignal(WTERMSIG(status)) + ")";
-    return "wait status " + std::to_string(status);
-  }
-};
-
 // Runs argv (argv[0] a path) in a process group of its own, only fds 0-2
-// open, its output to `output_file`; kills the group at the deadline.
-ProgramEnd run_program(const std::vector<std::string> &argv, const fs::path &output_file,
-                       const Deadline &deadline)
+// open; kills the group at the deadline.  Its output is kept in
+// `output_file` too, beside the images.
+base::ProgramRun run_criu(const std::vector<std::string> &argv, const fs::path &output_file,
+                          const Deadline &deadline)
 {
-  UniqueFd output(::open(output_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!output)
-    throw ProbeFailure{system_error("cannot create " + output_file.string())};
-  std::vector<char *> args;
-  for (const std::string &arg : argv)
-    args.push_back(const_cast<char *>(arg.c_str()));
-  args.push_back(nullptr);
-
-  pid_t pid = ::fork();
-  if (pid < 0)
-    throw ProbeFailure{system_error("fork")};
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    ::dup2(output.get(), 1);
-    ::dup2(output.get(), 2);
-    ::close_range(3, ~0U, 0);
-    ::execv(args[0], args.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);
-  ChildProcess program(pid, true);
-  ProgramEnd end;
-  if (auto status = program.wait_for(deadline.remaining())) {
-    end.status = *status;
-  } else {
-    end.timed_out = true;
-    end.status = program.kill_and_reap();
-  }
-  end.output = read_file(output_file);
-  return end;
+  base::ProgramCommand command{argv, {}, deadline.remaining()};
+  command.own_process_group = true;
+  auto run = base::run_program(command);
+  if (!run)
+    throw ProbeFailure{run.error().describe()};
+  std::ofstream(output_file, std::ios::binary) << run.value().output;
+  return std::move(run).value();
 }
 
 // The process that is dumped and restored: a session leader holding a UDP
@@ -292,12 +252,13 @@ class Probe {
 void Probe::read_version()
 {
   const fs::path output = result_.images_dir / "version.out";
-  ProgramEnd end = run_program({options_.executable, "--version"}, output, deadline_);
+  base::ProgramRun end = run_criu({options_.executable, "--version"}, output, deadline_);
   if (end.timed_out)
     throw ProbeFailure{with_advice(options_.executable + " --version did not answer in " +
                                    format_limit(options_.time_limit))};
   if (!end.succeeded())
-    throw ProbeFailure{with_advice(options_.executable + " --version failed (" + end.describe() +
+    throw ProbeFailure{with_advice(options_.executable + " --version failed (" +
+                                   end.describe_end(options_.time_limit) +
                                    ")" + (end.output.empty() ? "" : ": " + end.output))};
   result_.version = parse_version(end.output);
   if (!result_.version)
@@ -325,7 +286,7 @@ void Probe::criu_step(const std::string &action, const std::string &doing,
                                    "-v4", "-o", action + ".log"};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   const auto started = Clock::now();
-  ProgramEnd end = run_program(argv, result_.images_dir / (action + ".out"), deadline_);
+  base::ProgramRun end = run_criu(argv, result_.images_dir / (action + ".out"), deadline_);
   *took = duration_cast<milliseconds>(Clock::now() - started);
   if (end.timed_out) {
     std::string message = criu_name() + " did not finish " + doing + " in " +
@@ -335,7 +296,7 @@ void Probe::criu_step(const std::string &action, const std::string &doing,
     throw ProbeFailure{with_advice(message) + log_of(action + ".log")};
   }
   if (!end.succeeded()) {
-    std::string message = criu_name() + " failed: " + doing + " ended with " + end.describe();
+    std::string message = criu_name() + " failed: " + doing + " ended with " + end.describe_end(options_.time_limit);
     if (const std::string old = why_too_old(*result_.version); !old.empty())
       message += "; " + old;
     std::string log = log_of(action + ".log");

@@ -11,6 +11,12 @@
 #include <unistd.h>
 
 namespace dbus_checkpoint::raw_bus {
+
+using base::errno_error;
+using base::Error;
+using base::failure;
+using base::Status;
+
 namespace {
 
 // The D-Bus specification's limits: a message is at most 128 MiB, an
@@ -38,7 +44,7 @@ Status wait_readable(int fd, Deadline deadline)
     if (r == 0)
       return failure(ETIMEDOUT, "timed out waiting for the bus");
     if (errno != EINTR)
-      return errno_failure("poll");
+      return errno_error("poll");
   }
 }
 
@@ -78,18 +84,6 @@ Status read_auth_line(int fd, Deadline deadline, std::string &line)
 
 } // namespace
 
-Status failure(int errno_value, std::string what)
-{
-  return Status{std::error_code(errno_value ? errno_value : EIO, std::generic_category()),
-                std::move(what)};
-}
-
-Status errno_failure(const std::string &what)
-{
-  int saved = errno;
-  return failure(saved, what + ": " + std::strerror(saved));
-}
-
 Status connect_unix_stream(const std::string &socket_path, UniqueFd &socket_out)
 {
   struct sockaddr_un address{};
@@ -99,10 +93,10 @@ Status connect_unix_stream(const std::string &socket_path, UniqueFd &socket_out)
   std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd)
-    return errno_failure("socket");
+    return errno_error("socket");
   while (connect(fd.get(), reinterpret_cast<struct sockaddr *>(&address), sizeof address) < 0) {
     if (errno != EINTR)
-      return errno_failure("connect to " + socket_path);
+      return errno_error("connect to " + socket_path);
   }
   socket_out = std::move(fd);
   return {};
@@ -116,7 +110,7 @@ Status send_all(int fd, std::string_view bytes)
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return errno_failure("send to the bus");
+      return errno_error("send to the bus");
     written += static_cast<std::size_t>(n);
   }
   return {};
@@ -135,7 +129,7 @@ Status read_exactly(int fd, std::size_t n, Deadline deadline, std::string &out)
     if (got == 0)
       return failure(ECONNRESET, "the bus closed the socket");
     if (got < 0 && errno != EINTR && errno != EAGAIN)
-      return errno_failure("recv from the bus");
+      return errno_error("recv from the bus");
   }
   return {};
 }
@@ -186,7 +180,7 @@ Status bytes_in_socket(int fd, std::size_t &n_out)
 {
   int n = 0;
   if (ioctl(fd, SIOCINQ, &n) < 0)
-    return errno_failure("SIOCINQ");
+    return errno_error("SIOCINQ");
   n_out = static_cast<std::size_t>(n);
   return {};
 }
@@ -200,7 +194,7 @@ Status peek_unread(int fd, std::string &bytes_out)
   bytes_out.resize(queued);
   ssize_t got = recv(fd, bytes_out.data(), queued, MSG_PEEK | MSG_DONTWAIT);
   if (got < 0)
-    return errno_failure("recv MSG_PEEK");
+    return errno_error("recv MSG_PEEK");
   bytes_out.resize(static_cast<std::size_t>(got));
   return {};
 }
@@ -288,7 +282,7 @@ Status check_method_return(DBusMessage *reply, std::uint32_t serial)
     text = "";
   dbus_error_free(&ignored);
   const std::string name = dbus_message_get_error_name(reply);
-  return failure(name == DBUS_ERROR_ACCESS_DENIED ? EACCES : EIO, name + ": " + text);
+  return Error{name, text, name == DBUS_ERROR_ACCESS_DENIED ? EACCES : EIO};
 }
 
 } // namespace dbus_checkpoint::raw_bus

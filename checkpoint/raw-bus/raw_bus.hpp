@@ -16,10 +16,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include <dbus/dbus.h>
 
+#include "base/result.hpp"
 #include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::raw_bus {
@@ -27,38 +27,24 @@ namespace dbus_checkpoint::raw_bus {
 using base::UniqueFd;
 using Deadline = std::chrono::steady_clock::time_point;
 
-struct [[nodiscard]] Status {
-  std::error_code code;  // empty: success
-  std::string what;      // what failed and why, for a log line
-
-  bool ok() const noexcept { return !code; }
-  explicit operator bool() const noexcept { return ok(); }
-  // The negative errno a C caller returns (-EIO if none fits).
-  int negative_errno() const noexcept { return code ? -code.value() : 0; }
-};
-
-Status failure(int errno_value, std::string what);
-// For a failed system call: errno, and "what: strerror(errno)".
-Status errno_failure(const std::string &what);
-
 // ---- The socket ----------------------------------------------------------
 
 // A connected AF_UNIX stream socket (close-on-exec, blocking).
-Status connect_unix_stream(const std::string &socket_path, UniqueFd &socket_out);
-Status send_all(int fd, std::string_view bytes);
+base::Status connect_unix_stream(const std::string &socket_path, UniqueFd &socket_out);
+base::Status send_all(int fd, std::string_view bytes);
 // Appends exactly n bytes to out, waiting for them until the deadline.
-Status read_exactly(int fd, std::size_t n, Deadline deadline, std::string &out);
+base::Status read_exactly(int fd, std::size_t n, Deadline deadline, std::string &out);
 // SASL EXTERNAL as our uid, then BEGIN.  No Unix fd negotiation: the bus
 // keeps what the frozen connection had negotiated.  Reads the server's
 // answer line and nothing after it.
-Status authenticate_external(int fd, Deadline deadline);
+base::Status authenticate_external(int fd, Deadline deadline);
 // Replaces message_out with the bytes of exactly one whole message.
-Status read_message(int fd, Deadline deadline, std::string &message_out);
+base::Status read_message(int fd, Deadline deadline, std::string &message_out);
 // Bytes waiting in the socket's receive queue (SIOCINQ).
-Status bytes_in_socket(int fd, std::size_t &n_out);
+base::Status bytes_in_socket(int fd, std::size_t &n_out);
 // Those bytes, left in place (MSG_PEEK): what the bus sent and the client
 // had not read.
-Status peek_unread(int fd, std::string &bytes_out);
+base::Status peek_unread(int fd, std::string &bytes_out);
 
 // The length of the whole message that starts with this fixed header (its
 // first kFixedHeaderLength bytes), or 0 if they cannot start a message.
@@ -80,10 +66,10 @@ Message new_bus_call(const char *interface, const char *member);
 Message new_reattach_call(const std::string &checkpoint_id, std::string_view unread,
                           const std::string &secret);
 // m's bytes on the wire, with that serial.
-Status marshal(DBusMessage *m, std::uint32_t serial, std::string &bytes_out);
-Status demarshal(std::string_view bytes, Message &message_out);
+base::Status marshal(DBusMessage *m, std::uint32_t serial, std::string &bytes_out);
+base::Status demarshal(std::string_view bytes, Message &message_out);
 // For a reply to serial: success if it is a method return, otherwise a
 // failure naming the D-Bus error and its message.
-Status check_method_return(DBusMessage *reply, std::uint32_t serial);
+base::Status check_method_return(DBusMessage *reply, std::uint32_t serial);
 
 } // namespace dbus_checkpoint::raw_bus

@@ -8,7 +8,7 @@
 
 namespace dbus_checkpoint::record {
 
-std::error_code new_checkpoint_id(std::string &id_out)
+base::Result<std::string> new_checkpoint_id()
 {
   std::array<std::uint8_t, kCheckpointIdLength / 2> bytes{};
   std::size_t filled = 0;
@@ -17,7 +17,7 @@ std::error_code new_checkpoint_id(std::string &id_out)
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      return {errno, std::generic_category()};
+      return base::errno_error("getrandom");
     }
     filled += static_cast<std::size_t>(n);
   }
@@ -28,8 +28,7 @@ std::error_code new_checkpoint_id(std::string &id_out)
     id.push_back(kHex[b >> 4]);
     id.push_back(kHex[b & 0x0f]);
   }
-  id_out = std::move(id);
-  return {};
+  return id;
 }
 
 bool is_valid_checkpoint_id(std::string_view id) noexcept

@@ -4,7 +4,8 @@
 
 #include <string>
 #include <string_view>
-#include <system_error>
+
+#include "base/result.hpp"
 
 namespace dbus_checkpoint::record {
 
@@ -12,7 +13,7 @@ inline constexpr std::size_t kCheckpointIdLength = 32;
 
 // A fresh id from the kernel's random source (getrandom). Fails only if the
 // kernel refuses, with its errno.
-std::error_code new_checkpoint_id(std::string &id_out);
+base::Result<std::string> new_checkpoint_id();
 
 // True if `id` has the form new_checkpoint_id() produces.
 bool is_valid_checkpoint_id(std::string_view id) noexcept;

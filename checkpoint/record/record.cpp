@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "record/record.hpp"
 
+#include <cerrno>
 #include <mutex>
 #include <new>
 
@@ -20,49 +21,47 @@ void silence_protobuf_log()
   std::call_once(once, [] { google::protobuf::SetLogHandler(nullptr); });
 }
 
-Decoded parse_and_validate(std::string_view bytes)
+base::Result<FrozenConnection> parse_and_validate(std::string_view bytes)
 {
-  if (auto problem = check_record_size(bytes.size()))
-    return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
-  if (auto problem = check_entry_counts(bytes))
-    return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
+  if (auto problem = check_record_size(bytes.size()); !problem)
+    return problem.error();
+  if (auto problem = check_entry_counts(bytes); !problem)
+    return problem.error();
   silence_protobuf_log();
-  Decoded decoded;
+  FrozenConnection record;
   // ParseFromArray takes an int length; check_record_size keeps it in range.
-  if (!decoded.record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return Decoded::failure(std::errc::invalid_argument,
-                            "record is not a valid FrozenConnection protobuf (truncated, "
-                            "corrupt, or a string field that is not UTF-8)");
-  if (auto problem = validate(decoded.record))
-    return Decoded::failure(std::errc::invalid_argument, std::move(*problem));
-  return decoded;
+  if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return base::failure(EINVAL, "record is not a valid FrozenConnection protobuf (truncated, "
+                                 "corrupt, or a string field that is not UTF-8)");
+  if (auto problem = validate(record); !problem)
+    return problem.error();
+  return record;
 }
 
 } // namespace
 
-std::error_code encode(const FrozenConnection &record, std::string &bytes_out) noexcept
+base::Result<std::string> encode(const FrozenConnection &record) noexcept
 {
   try {
-    if (validate(record))
-      return std::make_error_code(std::errc::invalid_argument);
-    if (check_record_size(record.ByteSizeLong()))
-      return std::make_error_code(std::errc::file_too_large);
+    if (auto problem = validate(record); !problem)
+      return problem.error();
+    if (auto problem = check_record_size(record.ByteSizeLong()); !problem)
+      return base::failure(EFBIG, problem.error().message);
     std::string bytes;
     if (!record.SerializeToString(&bytes))
-      return std::make_error_code(std::errc::invalid_argument);
-    bytes_out = std::move(bytes);
-    return {};
+      return base::failure(EINVAL, "the record cannot be serialized");
+    return bytes;
   } catch (const std::bad_alloc &) {
-    return std::make_error_code(std::errc::not_enough_memory);
+    return base::failure(ENOMEM, {});
   }
 }
 
-Decoded decode(std::string_view bytes) noexcept
+base::Result<FrozenConnection> decode(std::string_view bytes) noexcept
 {
   try {
     return parse_and_validate(bytes);
   } catch (const std::bad_alloc &) {
-    return Decoded::failure(std::errc::not_enough_memory, {});
+    return base::failure(ENOMEM, {});
   }
 }
 

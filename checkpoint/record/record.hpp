@@ -8,8 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <system_error>
-
+#include "base/result.hpp"
 #include "frozen_connection.pb.h"
 
 namespace dbus_checkpoint::record {
@@ -18,29 +17,14 @@ using FrozenConnection = v1::FrozenConnection;
 
 inline constexpr std::uint32_t kFormatVersion = 1;
 
-// What decode() made of some bytes: a valid record, or why not.
-struct Decoded {
-  FrozenConnection record;   // meaningful only without error
-  std::error_code error;     // invalid_argument: bad record; not_enough_memory
-  std::string message;       // English sentence saying what is wrong
+// The serialized bytes of `record`.  Fails with EINVAL (and validate()'s
+// sentence) if the record does not pass validate(), EFBIG if it would be
+// longer than kMaxRecordBytes, ENOMEM (fatal).
+base::Result<std::string> encode(const FrozenConnection &record) noexcept;
 
-  explicit operator bool() const noexcept { return !error; }
-
-  static Decoded failure(std::errc error, std::string message) noexcept
-  {
-    Decoded decoded;
-    decoded.error = std::make_error_code(error);
-    decoded.message = std::move(message);
-    return decoded;
-  }
-};
-
-// The serialized bytes of `record`.  Fails with invalid_argument if the
-// record does not pass validate(), file_too_large if it would be longer than
-// kMaxRecordBytes, not_enough_memory.
-std::error_code encode(const FrozenConnection &record, std::string &bytes_out) noexcept;
-
-// Size check, parse and validate(): every field checked.
-Decoded decode(std::string_view bytes) noexcept;
+// Size check, parse and validate(): every field checked.  A bad record is
+// an EINVAL error whose message is an English sentence saying what is
+// wrong; out of memory is ENOMEM (fatal, no message).
+base::Result<FrozenConnection> decode(std::string_view bytes) noexcept;
 
 } // namespace dbus_checkpoint::record

@@ -120,10 +120,10 @@ private:
 // Hidden and without the .record suffix, so load_all_records() skips it.
 std::error_code temporary_name(std::string_view checkpoint_id, std::string &name_out)
 {
-  std::string random_part;
-  if (auto error = new_checkpoint_id(random_part))
-    return error;
-  name_out = "." + std::string(checkpoint_id) + "." + random_part + ".tmp";
+  auto random_part = new_checkpoint_id();
+  if (!random_part)
+    return {random_part.error().errno_value, std::generic_category()};
+  name_out = "." + std::string(checkpoint_id) + "." + random_part.value() + ".tmp";
   return {};
 }
 
@@ -187,12 +187,12 @@ std::error_code list_record_files(DIR *dir, std::vector<std::string> &names_out)
   return {};
 }
 
-Decoded unusable(std::string message)
+base::Error unusable(std::string message)
 {
-  return Decoded::failure(std::errc::invalid_argument, std::move(message));
+  return base::failure(EINVAL, std::move(message));
 }
 
-Decoded read_record_file(int dir_fd, const std::string &name)
+base::Result<FrozenConnection> read_record_file(int dir_fd, const std::string &name)
 {
   // O_NONBLOCK: a FIFO planted in the directory must not hang the daemon.
   UniqueFd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
@@ -203,27 +203,27 @@ Decoded read_record_file(int dir_fd, const std::string &name)
     return unusable("cannot stat it: " + last_error().message());
   if (!S_ISREG(status.st_mode))
     return unusable("it is not a regular file");
-  if (auto problem = check_record_size(static_cast<std::size_t>(status.st_size)))
-    return unusable(std::move(*problem));
+  if (auto problem = check_record_size(static_cast<std::size_t>(status.st_size)); !problem)
+    return problem.error();
   std::string bytes;
   if (auto error = read_at_most(file.get(), kMaxRecordBytes, bytes))
     return unusable("cannot read it: " + error.message());
-  Decoded decoded = decode(bytes);
-  if (decoded && record_file_name(decoded.record.checkpoint_id()) != name)
-    return unusable("it holds checkpoint_id " + quoted_value(decoded.record.checkpoint_id()) +
+  auto decoded = decode(bytes);
+  if (decoded && record_file_name(decoded.value().checkpoint_id()) != name)
+    return unusable("it holds checkpoint_id " + quoted_value(decoded.value().checkpoint_id()) +
                     ", which does not match its file name");
   return decoded;
 }
 
-std::error_code visit_record_files(const fs::path &dir_path, DIR *dir, const LoadVisitor &visit)
+base::Status visit_record_files(const fs::path &dir_path, DIR *dir, const LoadVisitor &visit)
 {
   std::vector<std::string> names;
   if (auto error = list_record_files(dir, names))
-    return error;
+    return base::status_of(error);
   for (const std::string &name : names) {
     LoadedFile file{(dir_path / name).string(), read_record_file(::dirfd(dir), name)};
-    if (auto error = visit(std::move(file)))
-      return error;
+    if (auto visited = visit(std::move(file)); !visited)
+      return visited;
   }
   return {};
 }
@@ -235,22 +235,22 @@ std::string record_file_name(std::string_view checkpoint_id)
   return std::string(checkpoint_id) + std::string(kRecordFileSuffix);
 }
 
-std::error_code save_record(const std::string &dir, const FrozenConnection &record) noexcept
+base::Status save_record(const std::string &dir, const FrozenConnection &record) noexcept
 {
   try {
-    std::string bytes;
-    if (auto error = encode(record, bytes))
-      return error;
+    auto bytes = encode(record);
+    if (!bytes)
+      return std::move(bytes).error();
     const fs::path dir_path = directory_path(dir);
     if (auto error = make_state_dir(dir_path))
-      return error;
+      return base::status_of(error);
     UniqueFd dir_fd = open_directory(dir_path);
     if (!dir_fd)
-      return last_error();
-    return replace_file(dir_fd.get(), record_file_name(record.checkpoint_id()), bytes,
-                        record.checkpoint_id());
+      return base::status_of(last_error());
+    return base::status_of(replace_file(dir_fd.get(), record_file_name(record.checkpoint_id()),
+                                        bytes.value(), record.checkpoint_id()));
   } catch (const std::bad_alloc &) {
-    return std::make_error_code(std::errc::not_enough_memory);
+    return base::failure(ENOMEM, {});
   }
 }
 
@@ -277,34 +277,34 @@ std::string unsafe_state_dir_problem(const std::string &dir, const std::string &
   return {};
 }
 
-std::error_code remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept
+base::Status remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept
 {
   try {
     if (!is_valid_checkpoint_id(checkpoint_id))
-      return std::make_error_code(std::errc::invalid_argument);
+      return base::failure(EINVAL, "not a checkpoint id");
     UniqueFd dir_fd = open_directory(directory_path(dir));
     if (!dir_fd)
-      return errno == ENOENT ? std::error_code() : last_error();
+      return errno == ENOENT ? base::Status() : base::status_of(last_error());
     if (::unlinkat(dir_fd.get(), record_file_name(checkpoint_id).c_str(), 0) < 0)
-      return errno == ENOENT ? std::error_code() : last_error();
+      return errno == ENOENT ? base::Status() : base::status_of(last_error());
     if (::fsync(dir_fd.get()) < 0)
-      return last_error();
+      return base::status_of(last_error());
     return {};
   } catch (const std::bad_alloc &) {
-    return std::make_error_code(std::errc::not_enough_memory);
+    return base::failure(ENOMEM, {});
   }
 }
 
-std::error_code load_all_records(const std::string &dir, const LoadVisitor &visit) noexcept
+base::Status load_all_records(const std::string &dir, const LoadVisitor &visit) noexcept
 {
   try {
     const fs::path dir_path = directory_path(dir);
     UniqueDir listing(::opendir(dir_path.c_str()));
     if (!listing)
-      return errno == ENOENT ? std::error_code() : last_error();
+      return errno == ENOENT ? base::Status() : base::status_of(last_error());
     return visit_record_files(dir_path, listing.get(), visit);
   } catch (const std::bad_alloc &) {
-    return std::make_error_code(std::errc::not_enough_memory);
+    return base::failure(ENOMEM, {});
   }
 }
 

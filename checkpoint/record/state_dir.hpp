@@ -11,6 +11,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "base/result.hpp"
 #include "record/record.hpp"
 
 namespace dbus_checkpoint::record {
@@ -25,7 +26,7 @@ std::string record_file_name(std::string_view checkpoint_id);
 // Writes DIR/<id>.record atomically: a reader sees the old file or the new
 // one, never a mix, even across a crash.  Creates DIR (kStateDirMode) and
 // its missing parents (like mkdir -p).  The record must pass validate().
-std::error_code save_record(const std::string &dir, const FrozenConnection &record) noexcept;
+base::Status save_record(const std::string &dir, const FrozenConnection &record) noexcept;
 
 // Why the daemon must not use DIR (empty: it may, also when DIR does not
 // exist yet): a symlink, not a directory, owned by neither root, the
@@ -35,21 +36,21 @@ std::error_code save_record(const std::string &dir, const FrozenConnection &reco
 std::string unsafe_state_dir_problem(const std::string &dir, const std::string &bus_user);
 
 // Removes DIR/<id>.record; a missing file or directory is not an error.
-std::error_code remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept;
+base::Status remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept;
 
 // One record file as found by load_all_records(): its record, or why it is
 // not usable (a record whose id does not match its file name is not).
 struct LoadedFile {
   std::string path;
-  Decoded decoded;
+  base::Result<FrozenConnection> decoded;  // as decode() says, or why the file is unusable
 };
 
 // Returning an error stops load_all_records(), which then returns it.
-using LoadVisitor = std::function<std::error_code(LoadedFile &&file)>;
+using LoadVisitor = std::function<base::Status(LoadedFile &&file)>;
 
 // Visits every DIR/*.record file in name order; other files (temporary files
 // of an interrupted save among them) are ignored.  A missing DIR holds no
 // records; only a DIR that cannot be listed is an error.
-std::error_code load_all_records(const std::string &dir, const LoadVisitor &visit) noexcept;
+base::Status load_all_records(const std::string &dir, const LoadVisitor &visit) noexcept;
 
 } // namespace dbus_checkpoint::record

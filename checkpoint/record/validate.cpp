@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "record/validate.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -11,7 +12,16 @@
 #include "record/record.hpp"
 
 namespace dbus_checkpoint::record {
+
+using base::Status;
+
 namespace {
+
+// A record that is not as it must be: EINVAL and the sentence saying why.
+base::Error invalid(std::string sentence)
+{
+  return base::failure(EINVAL, std::move(sentence));
+}
 
 std::string indexed(std::string_view field, std::size_t index)
 {
@@ -75,19 +85,19 @@ std::optional<Utf8Sequence> utf8_sequence_started_by(unsigned char lead) noexcep
     return Utf8Sequence{2, 0x0f, 0x800};
   if ((lead & 0xf8) == 0xf0)
     return Utf8Sequence{3, 0x07, 0x10000};
-  return std::nullopt;
+  return {};
 }
 
 // Each of `items` passes `check`, and there are at most `limit` of them.
 template <typename Items, typename Check>
-Problem check_each(const Items &items, std::string_view field, std::size_t limit, Check &&check)
+Status check_each(const Items &items, std::string_view field, std::size_t limit, Check &&check)
 {
   if (static_cast<std::size_t>(items.size()) > limit)
-    return too_many(field, items.size(), limit);
+    return invalid(too_many(field, items.size(), limit));
   for (int i = 0; i < items.size(); ++i)
-    if (auto problem = check(items.Get(i), static_cast<std::size_t>(i)))
+    if (auto problem = check(items.Get(i), static_cast<std::size_t>(i)); !problem)
       return problem;
-  return std::nullopt;
+  return {};
 }
 
 // The lite runtime keeps unknown fields but has no public accessor for them;
@@ -107,65 +117,65 @@ std::string unknown_fields_problem(std::string_view where)
   return "record has fields this version does not know (in " + std::string(where) + ")";
 }
 
-Problem unknown_fields_in(const google::protobuf::MessageLite &message, std::string_view where)
+Status unknown_fields_in(const google::protobuf::MessageLite &message, std::string_view where)
 {
   if (!UnknownFieldsPeek::any_in(message))
-    return std::nullopt;
-  return unknown_fields_problem(where);
+    return {};
+  return invalid(unknown_fields_problem(where));
 }
 
 template <typename Items>
-Problem unknown_fields_in_each(const Items &items, std::string_view field)
+Status unknown_fields_in_each(const Items &items, std::string_view field)
 {
-  auto check = [field](const google::protobuf::MessageLite &item, std::size_t index) -> Problem {
+  auto check = [field](const google::protobuf::MessageLite &item, std::size_t index) -> Status {
     if (!UnknownFieldsPeek::any_in(item))
-      return std::nullopt;
-    return unknown_fields_problem(indexed(field, index));
+      return {};
+    return invalid(unknown_fields_problem(indexed(field, index)));
   };
   return check_each(items, field, std::numeric_limits<std::size_t>::max(), check);
 }
 
-Problem check_unknown_fields(const FrozenConnection &record)
+Status check_unknown_fields(const FrozenConnection &record)
 {
-  if (auto problem = unknown_fields_in(record, "the top-level message"))
+  if (auto problem = unknown_fields_in(record, "the top-level message"); !problem)
     return problem;
-  if (auto problem = unknown_fields_in_each(record.names(), "names"))
-    return problem;
-  if (auto problem =
-          unknown_fields_in_each(record.replies_owed_by_connection(), "replies_owed_by_connection"))
+  if (auto problem = unknown_fields_in_each(record.names(), "names"); !problem)
     return problem;
   if (auto problem =
-          unknown_fields_in_each(record.replies_owed_to_connection(), "replies_owed_to_connection"))
+          unknown_fields_in_each(record.replies_owed_by_connection(), "replies_owed_by_connection"); !problem)
     return problem;
-  if (auto problem = unknown_fields_in_each(record.queued(), "queued"))
+  if (auto problem =
+          unknown_fields_in_each(record.replies_owed_to_connection(), "replies_owed_to_connection"); !problem)
+    return problem;
+  if (auto problem = unknown_fields_in_each(record.queued(), "queued"); !problem)
     return problem;
   if (record.has_credentials())
     return unknown_fields_in(record.credentials(), "credentials");
-  return std::nullopt;
+  return {};
 }
 
-Problem check_format_version(std::uint32_t version)
+Status check_format_version(std::uint32_t version)
 {
   if (version == kFormatVersion)
-    return std::nullopt;
-  return "format_version is " + std::to_string(version) + ", but this version reads only format " +
-         std::to_string(kFormatVersion);
+    return {};
+  return invalid("format_version is " + std::to_string(version) + ", but this version reads only format " +
+         std::to_string(kFormatVersion));
 }
 
-Problem check_names(const FrozenConnection &record)
+Status check_names(const FrozenConnection &record)
 {
   const auto &names = record.names();
-  if (auto problem = check_each(names, "names", kMaxOwnedNames, check_owned_name))
+  if (auto problem = check_each(names, "names", kMaxOwnedNames, check_owned_name); !problem)
     return problem;
   std::unordered_set<std::string_view> seen;
   for (int i = 0; i < names.size(); ++i)
     if (!seen.insert(names.Get(i).name()).second)
-      return indexed("names", i) + ".name " + quoted_value(names.Get(i).name()) +
-             " is listed more than once";
-  return std::nullopt;
+      return invalid(indexed("names", i) + ".name " + quoted_value(names.Get(i).name()) +
+             " is listed more than once");
+  return {};
 }
 
-Problem check_pending_replies(const FrozenConnection &record)
+Status check_pending_replies(const FrozenConnection &record)
 {
   for (const auto &[replies, field] :
        {std::pair{&record.replies_owed_by_connection(), "replies_owed_by_connection"},
@@ -173,54 +183,54 @@ Problem check_pending_replies(const FrozenConnection &record)
     auto check = [field = field](const v1::PendingReply &reply, std::size_t index) {
       return check_pending_reply(reply, field, index);
     };
-    if (auto problem = check_each(*replies, field, kMaxPendingReplies, check))
+    if (auto problem = check_each(*replies, field, kMaxPendingReplies, check); !problem)
       return problem;
   }
-  return std::nullopt;
+  return {};
 }
 
 } // namespace
 
-Problem validate(const FrozenConnection &record)
+Status validate(const FrozenConnection &record)
 {
   // The version first: a newer format's record gets that explanation rather
   // than a complaint about whatever field changed meaning.
-  if (auto problem = check_format_version(record.format_version()))
+  if (auto problem = check_format_version(record.format_version()); !problem)
     return problem;
-  if (auto problem = check_unknown_fields(record))
+  if (auto problem = check_unknown_fields(record); !problem)
     return problem;
-  if (auto problem = check_checkpoint_id(record.checkpoint_id()))
+  if (auto problem = check_checkpoint_id(record.checkpoint_id()); !problem)
     return problem;
-  if (auto problem = check_unique_name("unique_name", record.unique_name()))
+  if (auto problem = check_unique_name("unique_name", record.unique_name()); !problem)
     return problem;
-  if (auto problem = check_names(record))
+  if (auto problem = check_names(record); !problem)
     return problem;
   if (auto problem =
-          check_each(record.match_rules(), "match_rules", kMaxMatchRules, check_match_rule))
+          check_each(record.match_rules(), "match_rules", kMaxMatchRules, check_match_rule); !problem)
     return problem;
-  if (auto problem = check_pending_replies(record))
+  if (auto problem = check_pending_replies(record); !problem)
     return problem;
   if (!record.has_credentials())
-    return std::string("credentials are missing");
-  if (auto problem = check_credentials(record.credentials()))
+    return invalid(std::string("credentials are missing"));
+  if (auto problem = check_credentials(record.credentials()); !problem)
     return problem;
   if (auto problem =
-          check_each(record.queued(), "queued", kMaxQueuedMessages, check_queued_message))
+          check_each(record.queued(), "queued", kMaxQueuedMessages, check_queued_message); !problem)
     return problem;
-  if (auto problem = check_stream_bytes("unparsed_from_client", record.unparsed_from_client()))
+  if (auto problem = check_stream_bytes("unparsed_from_client", record.unparsed_from_client()); !problem)
     return problem;
-  if (auto problem = check_stream_bytes("unread_by_client", record.unread_by_client()))
+  if (auto problem = check_stream_bytes("unread_by_client", record.unread_by_client()); !problem)
     return problem;
-  if (auto problem = check_frozen_since(record.frozen_since_usec()))
+  if (auto problem = check_frozen_since(record.frozen_since_usec()); !problem)
     return problem;
   return check_reattach_secret(record.reattach_secret());
 }
 
-Problem check_record_size(std::size_t n_bytes)
+Status check_record_size(std::size_t n_bytes)
 {
   if (n_bytes <= kMaxRecordBytes)
-    return std::nullopt;
-  return too_long("record", n_bytes, kMaxRecordBytes);
+    return {};
+  return invalid(too_long("record", n_bytes, kMaxRecordBytes));
 }
 
 namespace {
@@ -305,7 +315,7 @@ std::size_t count_gids(std::string_view credentials)
 
 } // namespace
 
-Problem check_entry_counts(std::string_view bytes)
+Status check_entry_counts(std::string_view bytes)
 {
   struct Repeated {
     std::uint32_t number;
@@ -327,75 +337,75 @@ Problem check_entry_counts(std::string_view bytes)
       gids += count_gids(payload);
     for (Repeated &r : repeated)
       if (r.number == number && ++r.count > r.limit)
-        return too_many(r.field, r.count, r.limit) + " (or more)";
+        return invalid(too_many(r.field, r.count, r.limit) + " (or more)");
   }
   if (gids > kMaxGids)
-    return too_many("credentials.gids", gids, kMaxGids);
-  return std::nullopt;
+    return invalid(too_many("credentials.gids", gids, kMaxGids));
+  return {};
 }
 
-Problem check_reattach_secret(std::string_view secret)
+Status check_reattach_secret(std::string_view secret)
 {
   // the same shape as an id: 128 random bits in hex
   if (secret.empty() || is_valid_checkpoint_id(secret))
-    return std::nullopt;
-  return "reattach_secret is not " + std::to_string(kCheckpointIdLength) +
-         " lowercase hex digits";
+    return {};
+  return invalid("reattach_secret is not " + std::to_string(kCheckpointIdLength) +
+         " lowercase hex digits");
 }
 
-Problem check_checkpoint_id(std::string_view id)
+Status check_checkpoint_id(std::string_view id)
 {
   if (is_valid_checkpoint_id(id))
-    return std::nullopt;
-  return "checkpoint_id " + quoted_value(id) + " is not " + std::to_string(kCheckpointIdLength) +
-         " lowercase hex digits";
+    return {};
+  return invalid("checkpoint_id " + quoted_value(id) + " is not " + std::to_string(kCheckpointIdLength) +
+         " lowercase hex digits");
 }
 
-Problem check_unique_name(std::string_view field, std::string_view name)
+Status check_unique_name(std::string_view field, std::string_view name)
 {
   if (is_valid_unique_name(name))
-    return std::nullopt;
-  return std::string(field) + " " + quoted_value(name) + " is not a valid D-Bus unique name";
+    return {};
+  return invalid(std::string(field) + " " + quoted_value(name) + " is not a valid D-Bus unique name");
 }
 
-Problem check_owned_name(const v1::OwnedName &name, std::size_t index)
+Status check_owned_name(const v1::OwnedName &name, std::size_t index)
 {
   // Built only for the sentence: valid items are the common case.
   const auto field = [&] { return indexed("names", index); };
   if (name.name() == kBusDriverName)
-    return field() + ".name is " + quoted_value(name.name()) +
-           ", which only the bus itself may own";
+    return invalid(field() + ".name is " + quoted_value(name.name()) +
+           ", which only the bus itself may own");
   if (name.name().starts_with(':'))
-    return field() + ".name " + quoted_value(name.name()) +
-           " is a unique name; only well-known names are owned";
+    return invalid(field() + ".name " + quoted_value(name.name()) +
+           " is a unique name; only well-known names are owned");
   if (!is_valid_well_known_name(name.name()))
-    return field() + ".name " + quoted_value(name.name()) +
-           " is not a valid well-known bus name";
+    return invalid(field() + ".name " + quoted_value(name.name()) +
+           " is not a valid well-known bus name");
   if ((name.flags() & ~kAllowedNameFlags) != 0) {
     char flags[16];
     std::snprintf(flags, sizeof flags, "0x%x", name.flags());
-    return field() + ".flags " + flags + " has bits other than ALLOW_REPLACEMENT, " +
-           "REPLACE_EXISTING and DO_NOT_QUEUE";
+    return invalid(field() + ".flags " + flags + " has bits other than ALLOW_REPLACEMENT, " +
+           "REPLACE_EXISTING and DO_NOT_QUEUE");
   }
-  return std::nullopt;
+  return {};
 }
 
-Problem check_match_rule(std::string_view rule, std::size_t index)
+Status check_match_rule(std::string_view rule, std::size_t index)
 {
   // Built only for the sentence: valid items are the common case.
   const auto field = [&] { return indexed("match_rules", index); };
   if (rule.empty())
-    return field() + " is empty";
+    return invalid(field() + " is empty");
   if (rule.size() > kMaxMatchRuleBytes)
-    return too_long(field(), rule.size(), kMaxMatchRuleBytes) + ": " + quoted_value(rule);
+    return invalid(too_long(field(), rule.size(), kMaxMatchRuleBytes) + ": " + quoted_value(rule));
   if (rule.find('\0') != std::string_view::npos)
-    return field() + " " + quoted_value(rule) + " contains a NUL byte";
+    return invalid(field() + " " + quoted_value(rule) + " contains a NUL byte");
   if (!is_valid_utf8(rule))
-    return field() + " " + quoted_value(rule) + " is not valid UTF-8";
-  return std::nullopt;
+    return invalid(field() + " " + quoted_value(rule) + " is not valid UTF-8");
+  return {};
 }
 
-Problem check_pending_reply(const v1::PendingReply &reply, std::string_view field,
+Status check_pending_reply(const v1::PendingReply &reply, std::string_view field,
                             std::size_t index)
 {
   // Built only for the sentence: valid items are the common case.
@@ -403,61 +413,61 @@ Problem check_pending_reply(const v1::PendingReply &reply, std::string_view fiel
   if (!is_valid_unique_name(reply.peer()))
     return check_unique_name(item() + ".peer", reply.peer());
   if (reply.serial() == 0)
-    return item() + ".serial is 0, which no message has";
+    return invalid(item() + ".serial is 0, which no message has");
   if (reply.remaining_timeout_ms() < kNoTimeout)
-    return item() + ".remaining_timeout_ms is " + std::to_string(reply.remaining_timeout_ms()) +
-           "; it must be -1 (no timeout) or at least 0";
-  return std::nullopt;
+    return invalid(item() + ".remaining_timeout_ms is " + std::to_string(reply.remaining_timeout_ms()) +
+           "; it must be -1 (no timeout) or at least 0");
+  return {};
 }
 
-Problem check_credentials(const v1::Credentials &credentials)
+Status check_credentials(const v1::Credentials &credentials)
 {
   if (static_cast<std::size_t>(credentials.gids_size()) > kMaxGids)
-    return too_many("credentials.gids", credentials.gids_size(), kMaxGids);
+    return invalid(too_many("credentials.gids", credentials.gids_size(), kMaxGids));
   const std::string &label = credentials.security_label();
   if (label.size() > kMaxSecurityLabelBytes)
-    return too_long("credentials.security_label", label.size(), kMaxSecurityLabelBytes);
+    return invalid(too_long("credentials.security_label", label.size(), kMaxSecurityLabelBytes));
   if (label.find('\0') != std::string::npos)
-    return "credentials.security_label " + quoted_value(label) + " contains a NUL byte";
-  return std::nullopt;
+    return invalid("credentials.security_label " + quoted_value(label) + " contains a NUL byte");
+  return {};
 }
 
-Problem check_queued_message(const v1::QueuedMessage &message, std::size_t index)
+Status check_queued_message(const v1::QueuedMessage &message, std::size_t index)
 {
   // Built only for the sentence: valid items are the common case.
   const auto field = [&] { return indexed("queued", index) + ".marshalled"; };
   const std::string &bytes = message.marshalled();
   if (bytes.size() < kMinMessageBytes)
-    return field() + " is " + std::to_string(bytes.size()) + " bytes long, shorter than the " +
-           std::to_string(kMinMessageBytes) + "-byte minimum of a D-Bus message";
+    return invalid(field() + " is " + std::to_string(bytes.size()) + " bytes long, shorter than the " +
+           std::to_string(kMinMessageBytes) + "-byte minimum of a D-Bus message");
   if (bytes.size() > kMaxMessageBytes)
-    return too_long(field(), bytes.size(), kMaxMessageBytes);
+    return invalid(too_long(field(), bytes.size(), kMaxMessageBytes));
   const auto endianness = static_cast<unsigned char>(bytes[0]);
   const auto type = static_cast<unsigned char>(bytes[1]);
   const auto protocol_version = static_cast<unsigned char>(bytes[3]);
   if (endianness != 'l' && endianness != 'B')
-    return field() + " starts with byte " + quoted_value(bytes.substr(0, 1)) +
-           ", not an endianness mark ('l' or 'B')";
+    return invalid(field() + " starts with byte " + quoted_value(bytes.substr(0, 1)) +
+           ", not an endianness mark ('l' or 'B')");
   if (type < 1 || type > 4)
-    return field() + " has message type " + std::to_string(type) +
-           "; D-Bus message types are 1 to 4";
+    return invalid(field() + " has message type " + std::to_string(type) +
+           "; D-Bus message types are 1 to 4");
   if (protocol_version != 1)
-    return field() + " has protocol version " + std::to_string(protocol_version) + ", not 1";
-  return std::nullopt;
+    return invalid(field() + " has protocol version " + std::to_string(protocol_version) + ", not 1");
+  return {};
 }
 
-Problem check_stream_bytes(std::string_view field, std::string_view bytes)
+Status check_stream_bytes(std::string_view field, std::string_view bytes)
 {
   if (bytes.size() <= kMaxStreamBytes)
-    return std::nullopt;
-  return too_long(field, bytes.size(), kMaxStreamBytes);
+    return {};
+  return invalid(too_long(field, bytes.size(), kMaxStreamBytes));
 }
 
-Problem check_frozen_since(std::int64_t usec)
+Status check_frozen_since(std::int64_t usec)
 {
   if (usec >= 0)
-    return std::nullopt;
-  return "frozen_since_usec is " + std::to_string(usec) + ", before 1970";
+    return {};
+  return invalid("frozen_since_usec is " + std::to_string(usec) + ", before 1970");
 }
 
 bool is_valid_unique_name(std::string_view name) noexcept

@@ -4,7 +4,8 @@
 // A record may come from another boot, another host or an attacker
 // (Checkpoint.Import takes any bytes), so every field is checked before the
 // daemon acts on it.  A problem is reported as one English sentence naming
-// the field, its index and the offending value.
+// the field, its index and the offending value: the message of a
+// base::Status whose errno is EINVAL.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/result.hpp"
 #include "record/record.hpp"
 
 namespace dbus_checkpoint::record {
@@ -41,38 +43,35 @@ inline constexpr std::size_t kMaxRecordBytes = 256u << 20; // the whole serializ
 // Offending values are quoted in error texts up to this many bytes.
 inline constexpr std::size_t kMaxQuotedValueBytes = 64;
 
-// A problem with a record, as a sentence; std::nullopt when there is none.
-using Problem = std::optional<std::string>;
-
 // Checks every field of `record`.  May throw std::bad_alloc (only while
 // building the sentence); callers at the module's edges catch it.
-Problem validate(const FrozenConnection &record);
+base::Status validate(const FrozenConnection &record);
 
 // The size check that comes before parsing: parsing a huge record would
 // allocate before any field could be checked.
-Problem check_record_size(std::size_t n_bytes);
+base::Status check_record_size(std::size_t n_bytes);
 
 // Per-item checks, shared by validate() and the C ABI's setters so that a
 // record built through the setters always passes validate().  `index` names
 // the item in the sentence.
-Problem check_checkpoint_id(std::string_view id);
-Problem check_unique_name(std::string_view field, std::string_view name);
-Problem check_owned_name(const v1::OwnedName &name, std::size_t index);
-Problem check_match_rule(std::string_view rule, std::size_t index);
-Problem check_pending_reply(const v1::PendingReply &reply, std::string_view field,
+base::Status check_checkpoint_id(std::string_view id);
+base::Status check_unique_name(std::string_view field, std::string_view name);
+base::Status check_owned_name(const v1::OwnedName &name, std::size_t index);
+base::Status check_match_rule(std::string_view rule, std::size_t index);
+base::Status check_pending_reply(const v1::PendingReply &reply, std::string_view field,
                             std::size_t index);
-Problem check_credentials(const v1::Credentials &credentials);
-Problem check_queued_message(const v1::QueuedMessage &message, std::size_t index);
-Problem check_stream_bytes(std::string_view field, std::string_view bytes);
-Problem check_frozen_since(std::int64_t usec);
-Problem check_reattach_secret(std::string_view secret);
+base::Status check_credentials(const v1::Credentials &credentials);
+base::Status check_queued_message(const v1::QueuedMessage &message, std::size_t index);
+base::Status check_stream_bytes(std::string_view field, std::string_view bytes);
+base::Status check_frozen_since(std::int64_t usec);
+base::Status check_reattach_secret(std::string_view secret);
 
 // The parse budget: counts the entries of each repeated field in the wire
 // bytes of a FrozenConnection (and the gids of its credentials) without
 // parsing them, so that a record of millions of empty entries is refused
 // before the parser allocates an object for each.  Malformed bytes are left
 // to the parser to refuse.
-Problem check_entry_counts(std::string_view bytes);
+base::Status check_entry_counts(std::string_view bytes);
 
 // The D-Bus specification's grammar for bus names.
 bool is_valid_unique_name(std::string_view name) noexcept;

@@ -83,14 +83,14 @@ const std::vector<Scenario> kScenarios = {
 };
 
 template <typename T>
-T value_or_throw(bus_client::Result<T> result, const std::string &what)
+T value_or_throw(base::Result<T> result, const std::string &what)
 {
   if (!result)
     throw std::runtime_error(what + ": " + result.error().describe());
   return std::move(result).value();
 }
 
-void throw_unless_ok(const bus_client::Result<void> &result, const std::string &what)
+void throw_unless_ok(const base::Result<void> &result, const std::string &what)
 {
   if (!result)
     throw std::runtime_error(what + ": " + result.error().describe());

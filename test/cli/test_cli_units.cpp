@@ -20,7 +20,6 @@
 
 #include "cli/arguments.hpp"
 #include "cli/criu_version_cache.hpp"
-#include "cli/child_process.hpp"
 #include "cli/dump_checks.hpp"
 #include "cli/files.hpp"
 #include "cli/format.hpp"
@@ -498,34 +497,6 @@ BOOST_AUTO_TEST_CASE(manifest_files)
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(programs)
-
-BOOST_AUTO_TEST_CASE(programs_run_to_their_end)
-{
-  auto ok = run_program({{"/bin/sh", "-c", "echo out; echo err >&2; echo $DCP_X"},
-                         {{"DCP_X", "set"}}, 10s});
-  BOOST_REQUIRE(ok.ok());
-  BOOST_TEST(ok.value().succeeded());
-  BOOST_TEST(ok.value().output == "out\nerr\nset\n");
-
-  auto failed = run_program({{"/bin/sh", "-c", "exit 3"}, {}, 10s});
-  BOOST_REQUIRE(failed.ok());
-  BOOST_TEST(failed.value().exit_status == 3);
-  BOOST_TEST(failed.value().describe_end(10s) == "exit status 3");
-
-  auto killed = run_program({{"/bin/sh", "-c", "kill -9 $$"}, {}, 10s});
-  BOOST_REQUIRE(killed.ok());
-  BOOST_TEST(killed.value().term_signal == SIGKILL);
-
-  auto slow = run_program({{"/bin/sleep", "10"}, {}, 200ms});
-  BOOST_REQUIRE(slow.ok());
-  BOOST_TEST(slow.value().timed_out);
-  BOOST_TEST(!slow.value().succeeded());
-
-  auto missing = run_program({{"/nonexistent/criu"}, {}, 10s});
-  BOOST_REQUIRE(!missing.ok());
-  BOOST_TEST(missing.error().message == "cannot run /nonexistent/criu: No such file or directory");
-}
-
 
 BOOST_AUTO_TEST_CASE(pids_in_use_until_reaped)
 {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// checkpoint/criu-probe/criu_output: CRIU's version, error reports, log tails.
+// checkpoint/criu-probe/criu_output: CRIU's version, error reports, what a log says.
 #define BOOST_TEST_MODULE criu_output
 #include <boost/test/unit_test.hpp>
 
@@ -39,13 +39,6 @@ BOOST_AUTO_TEST_CASE(patch_features)
   BOOST_TEST(parse_patch_features("Version: 4.2.1\nPatches: someone-else rlimits-from-proc\n").empty());
   BOOST_TEST(parse_patch_features("Version: 4.2.1\nPatches: dbus-checkpoint\n").empty());
   BOOST_TEST(parse_patch_features("").empty());
-}
-
-BOOST_AUTO_TEST_CASE(log_tails)
-{
-  BOOST_TEST(last_lines("a\nb\nc\n", 2, "> ") == "> b\n> c\n");
-  BOOST_TEST(last_lines("a\nb", 5, "") == "a\nb\n");
-  BOOST_TEST(last_lines("", 5, "") == "");
 }
 
 BOOST_AUTO_TEST_CASE(error_reports_far_above_the_tail)

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "base/program.hpp"
 #include "checkpoint_calls.hpp"
 
 namespace dcp::test::criu {
@@ -50,12 +51,8 @@ RestoredProcess::~RestoredProcess()
 
 std::string tail_of(const fs::path &log, std::size_t n_lines)
 {
-  std::string text = read_file(log.string());
-  std::size_t start = text.size();
-  for (std::size_t lines = 0; start > 0 && lines <= n_lines;)
-    if (text[--start] == '\n')
-      lines++;
-  return "--- last lines of " + log.string() + ":\n" + text.substr(start);
+  return "--- last lines of " + log.string() + ":\n" +
+         dbus_checkpoint::base::last_lines(read_file(log.string()), n_lines);
 }
 
 CriuRun criu_dump(pid_t pid, const fs::path &images, const CommandPrefix &enter)

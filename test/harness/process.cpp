@@ -7,12 +7,12 @@
 #include <ctime>
 #include <fcntl.h>
 #include <fstream>
-#include <poll.h>
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/program.hpp"
 #include "base/unique_fd.hpp"
 
 extern char **environ;
@@ -26,14 +26,6 @@ using dbus_checkpoint::base::UniqueFd;
 [[noreturn]] void fail(const std::string &what)
 {
   throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-std::pair<UniqueFd, UniqueFd> make_pipe()
-{
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0)
-    fail("pipe2");
-  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 // Children get stdin, stdout and stderr only: an fd inherited from the
@@ -50,15 +42,6 @@ std::vector<char *> c_argv(const std::vector<std::string> &argv)
     out.push_back(const_cast<char *>(a.c_str()));
   out.push_back(nullptr);
   return out;
-}
-
-int wait_status_to_exit(int status, CommandResult &r)
-{
-  if (WIFEXITED(status))
-    r.exit_status = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status))
-    r.term_signal = WTERMSIG(status);
-  return r.exit_status;
 }
 
 } // namespace
@@ -81,63 +64,22 @@ CommandResult run_command(const std::vector<std::string> &argv,
 {
   if (argv.empty())
     throw std::invalid_argument("run_command: empty argv");
-  auto [out_r, out_w] = make_pipe();
-  auto [err_r, err_w] = make_pipe();
-  auto args = c_argv(argv);
-
-  pid_t pid = fork();
-  if (pid < 0)
-    fail("fork");
-  if (pid == 0) {
-    dup2(out_w.get(), STDOUT_FILENO);
-    dup2(err_w.get(), STDERR_FILENO);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, STDIN_FILENO);
-    close_inherited_fds();
-    for (const auto &[k, v] : extra_env)
-      setenv(k.c_str(), v.c_str(), 1);
-    execvp(args[0], args.data());
-    dprintf(STDERR_FILENO, "exec %s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
-  }
-  out_w.reset();
-  err_w.reset();
-
+  dbus_checkpoint::base::ProgramCommand command{argv, extra_env, timeout};
+  command.search_path = true;
+  command.separate_stderr = true;
+  auto run = dbus_checkpoint::base::run_program(command);
   CommandResult result;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  struct pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
-  std::string *sinks[2] = {&result.out, &result.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      result.timed_out = true;
-      kill(pid, SIGKILL);
-      break;
-    }
-    int n = poll(fds, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      fail("poll");
-    for (int i = 0; i < 2; i++) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-        continue;
-      char buf[8192];
-      ssize_t got = read(fds[i].fd, buf, sizeof buf);
-      if (got > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(got));
-      } else if (got == 0 || errno != EINTR) {
-        fds[i].fd = -1;
-        open_fds--;
-      }
-    }
+  if (!run) {
+    // As a shell says it: the program could not be started.
+    result.exit_status = 127;
+    result.err = run.error().describe() + "\n";
+    return result;
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  wait_status_to_exit(status, result);
+  result.exit_status = run.value().exit_status;
+  result.term_signal = run.value().term_signal;
+  result.timed_out = run.value().timed_out;
+  result.out = std::move(run.value().output);
+  result.err = std::move(run.value().errors);
   return result;
 }
 

@@ -24,8 +24,10 @@ struct CommandResult {
   std::string describe() const;  // for assertion messages
 };
 
-// Run argv[0] (looked up in PATH) to completion.  Extra environment
-// variables are added to the current environment.
+// Run argv[0] (looked up in PATH) to completion with base::run_program
+// (stdout and stderr apart).  Extra environment variables are added to the
+// current environment.  A program that cannot be started ends with exit
+// status 127 and the reason on err, as in a shell.
 CommandResult run_command(const std::vector<std::string> &argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30),
                           const std::map<std::string, std::string> &extra_env = {});

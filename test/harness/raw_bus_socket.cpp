@@ -7,10 +7,10 @@ namespace dcp::test {
 namespace raw_bus = dbus_checkpoint::raw_bus;
 namespace {
 
-void require(const raw_bus::Status &status)
+void require(const dbus_checkpoint::base::Status &status)
 {
   if (!status)
-    throw std::runtime_error(status.what);
+    throw std::runtime_error(status.error().describe());
 }
 
 raw_bus::Deadline deadline_in(std::chrono::milliseconds timeout)

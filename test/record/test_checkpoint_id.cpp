@@ -14,8 +14,9 @@ namespace record = dbus_checkpoint::record;
 
 BOOST_AUTO_TEST_CASE(new_id_is_32_lowercase_hex_digits)
 {
-  std::string id;
-  BOOST_REQUIRE(!record::new_checkpoint_id(id));
+  auto made = record::new_checkpoint_id();
+  BOOST_REQUIRE(made.ok());
+  const std::string id = made.value();
   BOOST_TEST(id.size() == record::kCheckpointIdLength);
   BOOST_TEST(id.find_first_not_of("0123456789abcdef") == std::string::npos);
   BOOST_TEST(record::is_valid_checkpoint_id(id));
@@ -25,9 +26,9 @@ BOOST_AUTO_TEST_CASE(new_ids_differ)
 {
   std::set<std::string> ids;
   for (int i = 0; i < 1000; ++i) {
-    std::string id;
-    BOOST_REQUIRE(!record::new_checkpoint_id(id));
-    ids.insert(id);
+    auto id = record::new_checkpoint_id();
+    BOOST_REQUIRE(id.ok());
+    ids.insert(id.value());
   }
   BOOST_TEST(ids.size() == 1000u);
 }

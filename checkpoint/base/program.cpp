@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "cli/child_process.hpp"
+#include "base/program.hpp"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <sstream>
+#include <vector>
 #include <utility>
 
 #include "base/child_process.hpp"
@@ -19,13 +19,8 @@
 
 extern char **environ;
 
-namespace dbus_checkpoint::cli {
+namespace dbus_checkpoint::base {
 namespace {
-
-using bus_client::errno_error;
-using bus_client::Result;
-using base::ChildProcess;
-using base::UniqueFd;
 
 struct Pipe {
   UniqueFd read_end;
@@ -81,17 +76,21 @@ bool read_available(int fd, std::string &out)
 
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(char **argv, char **envp, int stdin_fd, int output_fd,
-                             int exec_error_fd, bool new_session)
+                             int errors_fd, int exec_error_fd, const ProgramCommand &command)
 {
-  if ((new_session && ::setsid() < 0) || ::dup2(stdin_fd, STDIN_FILENO) < 0 ||
-      ::dup2(output_fd, STDOUT_FILENO) < 0 || ::dup2(output_fd, STDERR_FILENO) < 0) {
+  if ((command.new_session && ::setsid() < 0) ||
+      (command.own_process_group && ::setpgid(0, 0) < 0) || ::dup2(stdin_fd, STDIN_FILENO) < 0 ||
+      ::dup2(output_fd, STDOUT_FILENO) < 0 || ::dup2(errors_fd, STDERR_FILENO) < 0) {
     int error = errno;
     (void)!::write(exec_error_fd, &error, sizeof error);
     ::_exit(127);
   }
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::signal(SIGPIPE, SIG_DFL);
-  ::execve(argv[0], argv, envp);
+  if (command.search_path)
+    ::execvpe(argv[0], argv, envp);
+  else
+    ::execve(argv[0], argv, envp);
   int error = errno;
   (void)!::write(exec_error_fd, &error, sizeof error);
   ::_exit(127);
@@ -112,10 +111,13 @@ std::string ProgramRun::describe_end(std::chrono::milliseconds timeout) const
 Result<ProgramRun> run_program(const ProgramCommand &command)
 {
   if (command.argv.empty())
-    return bus_client::Error{"", "run_program: no program"};
+    return fatal_error("run_program: no program");
   auto output = make_pipe();
   if (!output)
     return output.error();
+  auto errors = make_pipe();  // used with separate_stderr only
+  if (!errors)
+    return errors.error();
   auto exec_error = make_pipe();
   if (!exec_error)
     return exec_error.error();
@@ -132,9 +134,13 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
     return errno_error("fork", errno);
   if (pid == 0)
     exec_child(argv.data(), envp.data(), dev_null.get(), output.value().write_end.get(),
-               exec_error.value().write_end.get(), command.new_session);
-  ChildProcess child(pid);
+               (command.separate_stderr ? errors : output).value().write_end.get(),
+               exec_error.value().write_end.get(), command);
+  if (command.own_process_group)
+    ::setpgid(pid, pid);  // before we may kill the group, whoever runs first
+  ChildProcess child(pid, command.own_process_group);
   output.value().write_end.reset();
+  errors.value().write_end.reset();
   exec_error.value().write_end.reset();
 
   // exec closes the error pipe; before that, a failure writes its errno.
@@ -148,35 +154,47 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
     return errno_error("cannot run " + command.argv[0], exec_errno);
   }
 
-  const int output_fd = output.value().read_end.get();
-  ::fcntl(output_fd, F_SETFL, ::fcntl(output_fd, F_GETFL) | O_NONBLOCK);
+  // Its output (stdout, stderr) and its end (the pidfd) wake us, nothing
+  // else.  Its end does not wait for the pipes: a process it left behind
+  // may hold them.
   ProgramRun run;
-  bool output_open = true;
+  struct Stream {
+    int fd;
+    std::string &sink;
+    bool open;
+  };
+  Stream streams[2] = {{output.value().read_end.get(), run.output, true},
+                       {errors.value().read_end.get(), run.errors, command.separate_stderr}};
+  for (const Stream &stream : streams)
+    ::fcntl(stream.fd, F_SETFL, ::fcntl(stream.fd, F_GETFL) | O_NONBLOCK);
+  const auto read_all = [&] {
+    for (Stream &stream : streams)
+      if (stream.open)
+        stream.open = read_available(stream.fd, stream.sink);
+  };
   const auto deadline = std::chrono::steady_clock::now() + command.timeout;
-  // Its output and its end (the pidfd) wake us, nothing else.  Its end
-  // does not wait for the pipe: a process it left behind may hold that.
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       child.kill_and_reap();
-      read_available(output_fd, run.output);
+      read_all();
       run.timed_out = true;
       return run;
     }
-    struct pollfd poll_fds[2];
+    struct pollfd poll_fds[3];
     nfds_t n_fds = 0;
-    if (output_open)
-      poll_fds[n_fds++] = {output_fd, POLLIN, 0};
+    for (const Stream &stream : streams)
+      if (stream.open)
+        poll_fds[n_fds++] = {stream.fd, POLLIN, 0};
     if (child.pidfd() >= 0)
       poll_fds[n_fds++] = {child.pidfd(), POLLIN, 0};
     // without a pidfd (Linux before 5.3) we look for its end every 5 ms
     const auto wait = child.pidfd() >= 0 ? left : std::min(left, std::chrono::milliseconds(5));
     ::poll(poll_fds, n_fds, static_cast<int>(wait.count()));
-    if (output_open)
-      output_open = read_available(output_fd, run.output);
+    read_all();
     if (auto status = child.try_reap()) {
-      read_available(output_fd, run.output);
+      read_all();
       if (WIFEXITED(*status))
         run.exit_status = WEXITSTATUS(*status);
       else if (WIFSIGNALED(*status))
@@ -186,4 +204,18 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
   }
 }
 
-} // namespace dbus_checkpoint::cli
+std::string last_lines(std::string_view text, std::size_t count, std::string_view indent)
+{
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    lines.push_back(text.substr(0, end));
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  }
+  std::string out;
+  for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
+    out.append(indent).append(lines[i]).append("\n");
+  return out;
+}
+
+} // namespace dbus_checkpoint::base

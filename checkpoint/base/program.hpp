@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Running another program to completion (the CLI's criu, the tests'
+// commands): its output captured, its time bounded, only fds 0-2 passed on,
+// and never left behind (base::ChildProcess).  And the last lines of a log,
+// for error messages.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace dbus_checkpoint::base {
+
+struct ProgramCommand {
+  std::vector<std::string> argv;                   // argv[0]: a path (see search_path)
+  std::map<std::string, std::string> environment;  // set on top of ours
+  std::chrono::milliseconds timeout = std::chrono::minutes(2);
+  // setsid() before exec: the program leads a session of its own, without
+  // a controlling terminal (what it creates does not join ours).
+  bool new_session = false;
+  // setpgid(0, 0) before exec; at the timeout its whole group is killed.
+  bool own_process_group = false;
+  bool search_path = false;      // argv[0] without a '/' is looked up in $PATH
+  bool separate_stderr = false;  // stderr apart, into ProgramRun::errors
+};
+
+struct ProgramRun {
+  int exit_status = -1;  // -1 unless it exited
+  int term_signal = 0;   // the signal that ended it, 0 if it exited
+  bool timed_out = false;
+  std::string output;    // stdout, and stderr as it wrote them unless separate_stderr
+  std::string errors;    // stderr with separate_stderr
+
+  bool succeeded() const { return exit_status == 0 && !timed_out; }
+  // "exit status 1", "killed by signal 9 (Killed)", "timed out after 120 s".
+  std::string describe_end(std::chrono::milliseconds timeout) const;
+};
+
+// Runs the command to its end (or its timeout: then SIGKILL).  An error if
+// it could not even be started, e.g. "cannot run /x/criu: No such file or
+// directory".  It returns when the program ends, not when whatever it left
+// running closes the output.
+Result<ProgramRun> run_program(const ProgramCommand &command);
+
+// The last `count` lines of `text`, each after `indent` and ending in a
+// newline (a last line without one gets it).
+std::string last_lines(std::string_view text, std::size_t count, std::string_view indent = "");
+
+} // namespace dbus_checkpoint::base
