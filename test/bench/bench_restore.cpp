@@ -51,6 +51,7 @@ using namespace dcp::bench;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 namespace bus_client = dbus_checkpoint::bus_client;
+namespace base = dbus_checkpoint::base;
 namespace criu = dcp::test::criu;
 namespace criu_log = dbus_checkpoint::criu;  // what we read from CRIU's logs
 
