@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# check-series.sh [--fresh] [--keep] [--scratch DIR] [--build BUILD_DIR]
+# check-series.sh [--fresh] [--keep] [--no-disabled] [--scratch DIR] [--build BUILD_DIR]
 #
 # Proves that every prefix of bus-patches/series builds and passes upstream's
 # own suite: the pinned tarball is unpacked as a git repository with the
@@ -16,19 +16,27 @@
 # --fresh runs meson setup from scratch for every patch instead.  BUILD_DIR
 # (default: ./build) must have been built (./scripts/build.sh) so that our
 # library exists.
+#
+# Then the whole series is built once more with -Dcheckpoint=disabled, in a
+# fresh meson directory and without our pkg-config directory (so meson
+# could not find our library if the build asked for it), and upstream's
+# suite runs on that too: the daemon must have no dcp_ symbol and must not
+# name dbus-checkpoint in --version.  --no-disabled skips this.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build
 scratch=
 fresh=0
 keep=0
+disabled=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --fresh) fresh=1 ;;
     --keep) keep=1 ;;
+    --no-disabled) disabled=0 ;;
     --scratch) scratch=$2; shift ;;
     --build) build=$(cd "$2" && pwd); shift ;;
-    *) echo "usage: $0 [--fresh] [--keep] [--scratch DIR] [--build BUILD_DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--fresh] [--keep] [--no-disabled] [--scratch DIR] [--build BUILD_DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -46,6 +54,9 @@ else
   rm -rf "$scratch"
   mkdir -p "$scratch"
 fi
+# upstream's uid-permissions test runs the bus as other users, who must
+# reach the build tree (mktemp -d makes it 0700: the test would skip)
+chmod 755 "$scratch"
 [ "$keep" = 1 ] || trap 'rm -rf "$scratch"' EXIT
 src=$scratch/src meson_dir=$scratch/meson log=$scratch/log
 
@@ -58,13 +69,13 @@ fi
 mapfile -t commits < <(git -C "$src" rev-list --reverse upstream..HEAD)
 mapfile -t patches < <("$top/daemon/series.sh" "$top/bus-patches")
 
-# setup_and_build EXTRA_OPTIONS...: configure (once, or every time with
-# --fresh) and build; output in $log.
+# setup_and_build: configure (once, or every time with --fresh) and build;
+# output in $log.
 setup_and_build ()
 {
   if [ "$fresh" = 1 ] || [ ! -d "$meson_dir" ]; then
     rm -rf "$meson_dir"
-    PKG_CONFIG_PATH=$pkgconfig nice meson setup "${options[@]}" "$@" \
+    PKG_CONFIG_PATH=$pkgconfig nice meson setup "${options[@]}" \
       "$meson_dir" "$src" >"$log" 2>&1 || return 1
   fi
   PKG_CONFIG_PATH=$pkgconfig nice ninja -C "$meson_dir" >>"$log" 2>&1
@@ -85,12 +96,12 @@ run_suite ()
   return $rc
 }
 
-# check NAME EXTRA_OPTIONS...: one line for the tree checked out now.
+# check NAME BUILD: one line for the tree checked out now, built by the
+# function BUILD.
 check ()
 {
-  local name=$1 start=$SECONDS result
-  shift
-  if ! setup_and_build "$@"; then
+  local name=$1 build=$2 start=$SECONDS result
+  if ! "$build"; then
     printf '%-48s %4d s  BUILD FAILED\n' "$name" $((SECONDS - start))
     tail -n 40 "$log" >&2
     return 1
@@ -112,6 +123,35 @@ for c in "${commits[@]}"; do
   n=$((n + 1))
   git -C "$src" checkout -q "$c"
   name=$(basename "${patches[n - 1]}" .patch)
-  check "$name" || { echo "check-series: stopped at patch $n (scratch tree: $scratch)" >&2; keep=1; trap - EXIT; exit 1; }
+  check "$name" setup_and_build || { echo "check-series: stopped at patch $n (scratch tree: $scratch)" >&2; keep=1; trap - EXIT; exit 1; }
 done
 echo "check-series: all ${#commits[@]} prefixes pass ($((SECONDS - total)) s)"
+[ "$disabled" = 1 ] || exit 0
+
+# build_disabled: the whole series with -Dcheckpoint=disabled, configured
+# afresh without our pkg-config directory, must be stock dbus-daemon: no
+# dcp_ symbol, no dbus-checkpoint in --version.
+build_disabled ()
+{
+  local option
+  local disabled_options=()
+  for option in "${options[@]}"; do
+    case "$option" in -Dcheckpoint=*) ;; *) disabled_options+=("$option") ;; esac
+  done
+  meson_dir=$scratch/meson-disabled
+  rm -rf "$meson_dir"
+  nice meson setup "${disabled_options[@]}" -Dcheckpoint=disabled \
+    "$meson_dir" "$src" >"$log" 2>&1 || return 1
+  nice ninja -C "$meson_dir" >>"$log" 2>&1 || return 1
+  if nm "$meson_dir/bus/dbus-daemon" | grep ' dcp_' >>"$log"; then
+    echo "check-series: -Dcheckpoint=disabled: the daemon has dcp_ symbols" >>"$log"
+    return 1
+  fi
+  if "$meson_dir/bus/dbus-daemon" --version | grep dbus-checkpoint >>"$log"; then
+    echo "check-series: -Dcheckpoint=disabled: --version names dbus-checkpoint" >>"$log"
+    return 1
+  fi
+}
+
+check -Dcheckpoint=disabled build_disabled || { echo "check-series: the series with -Dcheckpoint=disabled fails (scratch tree: $scratch)" >&2; keep=1; trap - EXIT; exit 1; }
+echo "check-series: -Dcheckpoint=disabled builds without dbus-checkpoint and passes"
