@@ -21,10 +21,10 @@ commands=$(printf '%s\n' "$help_text" | awk '/^Commands:/ { on = 1; next } /^$/ 
 all_help=$help_text
 for command in $commands; do
   all_help+=$'\n'$("$cli" "$command" --help)
-  section COMMANDS | grep -Eq "^ {7}$command( |$)" || problem "command '$command' of --help is not in the man page's COMMANDS"
+  grep -Eq "^ {7}$command( |$)" <<<"$(section COMMANDS)" || problem "command '$command' of --help is not in the man page's COMMANDS"
 done
 for command in $(section COMMANDS | sed -n 's/^ \{7\}\([a-z]\+\)\( .*\)\?$/\1/p'); do
-  printf '%s\n' "$commands" | grep -qx "$command" || problem "the man page's command '$command' is not in --help"
+  grep -qx "$command" <<<"$commands" || problem "the man page's command '$command' is not in --help"
 done
 
 options_of() { grep -oE -- '(^|[ ,[(|])--?[a-zA-Z][a-zA-Z-]*' | sed 's/^[^-]*//' | sort -u; }
@@ -32,15 +32,15 @@ options_of() { grep -oE -- '(^|[ ,[(|])--?[a-zA-Z][a-zA-Z-]*' | sed 's/^[^-]*//'
 help_options=$(printf '%s\n' "$all_help" | grep -Ev '^ +criu ' | sed 's/criu -[A-Za-z]*//g' | options_of)
 man_options=$(section OPTIONS | grep -E '^ {7}-' | options_of)
 for option in $help_options; do
-  printf '%s\n' "$man_options" | grep -qx -- "$option" || problem "option $option of --help is not in the man page's OPTIONS"
+  grep -qx -- "$option" <<<"$man_options" || problem "option $option of --help is not in the man page's OPTIONS"
 done
 for option in $man_options; do
-  printf '%s\n' "$help_options" | grep -qx -- "$option" || problem "option $option of the man page is not in any --help"
+  grep -qx -- "$option" <<<"$help_options" || problem "option $option of the man page is not in any --help"
 done
 
 for status in 0 1 2; do
-  section 'EXIT STATUS' | grep -Eq "^ {7}$status( |$)" || problem "exit status $status is not in the man page"
-  printf '%s\n' "$help_text" | grep -q "$status" || problem "exit status $status is not in --help"
+  grep -Eq "^ {7}$status( |$)" <<<"$(section 'EXIT STATUS')" || problem "exit status $status is not in the man page"
+  grep -q "$status" <<<"$help_text" || problem "exit status $status is not in --help"
 done
 timeout_help=$("$cli" checkpoint --help | grep -A3 -- '--criu-timeout' | tr -s ' \n' ' ' || true)
 timeout_man=$(section OPTIONS | grep -A6 -- '--criu-timeout SECONDS' | tr -s ' \n' ' ' || true)
