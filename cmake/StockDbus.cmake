@@ -6,9 +6,13 @@
 # add_subdirectory(daemon).
 #
 # Results: STOCK_DBUS_DAEMON_EXECUTABLE, STOCK_DBUS_SYSTEM_CONF (cache), target
-# `stock-dbus-daemon` (not in ALL: scripts/bench.sh builds it).
+# `stock-dbus-daemon` (built as the benchmarks' dependency).
+#
+# On with the tests (DCP_TESTS): the benchmark programs are built by every
+# build, so a change that breaks them fails the build (the test suite does
+# not run them: scripts/bench.sh does).
 
-option(DCP_BENCHMARKS "Build the benchmarks (test/bench/) and a stock dbus-daemon" OFF)
+option(DCP_BENCHMARKS "Build the benchmarks (test/bench/) and a stock dbus-daemon" ${DCP_TESTS})
 if(NOT DCP_BENCHMARKS)
   return()
 endif()
@@ -20,6 +24,8 @@ get_directory_property(stock_tarball DIRECTORY ${CMAKE_SOURCE_DIR}/daemon
 if(NOT stock_meson_options OR NOT stock_tarball)
   message(FATAL_ERROR "cmake/StockDbus.cmake must be included after add_subdirectory(daemon)")
 endif()
+# Stock dbus has no -Dcheckpoint (our bus-patches/0001 adds it).
+list(FILTER stock_meson_options EXCLUDE REGEX "^-Dcheckpoint=")
 
 set(stock_dir ${CMAKE_BINARY_DIR}/stock-dbus)
 set(stock_source_dir ${stock_dir}/dbus-${DBUS_UPSTREAM_VERSION})

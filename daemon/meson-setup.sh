@@ -8,7 +8,7 @@ pkgconfig=$1 build=$2 src=$3 log=$4
 shift 4
 rm -rf "$build"
 if ! PKG_CONFIG_PATH="$pkgconfig" meson setup "$@" "$build" "$src" >"$log" 2>&1; then
-  echo "meson-setup: configuring the patched dbus failed; end of $log:" >&2
+  echo "meson-setup: configuring dbus in $build failed; end of $log:" >&2
   tail -n 40 "$log" >&2
   exit 1
 fi
