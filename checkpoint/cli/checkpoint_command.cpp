@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "base/files.hpp"
 #include "bus-client/process_buses.hpp"
@@ -317,7 +318,12 @@ Result<std::optional<UnitTakeover>> take_over_service_unit(const Invocation &inv
 void print_takeover(const Output &output, const UnitTakeover &takeover,
                     const CheckpointManifest &manifest, const fs::path &dir)
 {
-  const std::string state = unit_property(takeover.unit, "ActiveState");
+  // systemd notices the dump's SIGKILL a moment later: its view settles.
+  std::string state = unit_property(takeover.unit, "ActiveState");
+  for (int tries = 0; tries < 50 && (state == "active" || state == "deactivating"); ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    state = unit_property(takeover.unit, "ActiveState");
+  }
   const std::string result = unit_property(takeover.unit, "Result");
   output.report << "systemd: " << takeover.unit << " is " << (state.empty() ? "?" : state)
                 << " (result " << (result.empty() ? "?" : result)

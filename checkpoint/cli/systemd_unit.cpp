@@ -32,14 +32,6 @@ std::string systemctl_path()
   return "/usr/bin/systemctl";
 }
 
-std::string busctl_path()
-{
-  for (const char *path : {"/usr/bin/busctl", "/bin/busctl"})
-    if (::access(path, X_OK) == 0)
-      return path;
-  return "/usr/bin/busctl";
-}
-
 // The cgroup path of `pid` in systemd's hierarchy: "0::PATH" (v2) or
 // "N:name=systemd:PATH" (v1).
 std::string systemd_cgroup_of(const std::string &proc_cgroup_file)
@@ -210,9 +202,7 @@ Result<std::string> drop_in_text(const std::string &unit, const fs::path &images
        << "Environment=" << kUnitEnvironment << "=%n\n"
        << "# once started, systemd reloads its configuration: this file is gone then\n"
           "ExecStartPost=\n"
-          "ExecStartPost=+" << busctl_path()
-       << " call --expect-reply=no org.freedesktop.systemd1 /org/freedesktop/systemd1 "
-          "org.freedesktop.systemd1.Manager Reload\n";
+          "ExecStartPost=-+" << systemctl_path() << " daemon-reload\n";
   return text.str();
 }
 

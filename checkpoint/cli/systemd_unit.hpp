@@ -16,8 +16,8 @@
 // `restore` of such a checkpoint goes through `systemctl start UNIT`; the
 // restore run by systemd (DBUS_CHECKPOINT_UNIT=UNIT in its environment,
 // in the unit's cgroup) writes the pid file and removes the drop-in, and
-// the drop-in's ExecStartPost= has systemd reload its configuration, so
-// the unit is its normal self again.  `discard ID` removes the drop-ins
+// the drop-in's ExecStartPost= runs systemctl daemon-reload (the main pid
+// is known by then), so the unit is its normal self again.  `discard ID` removes the drop-ins
 // naming ID.  A failed checkpoint removes its drop-in at once.
 #pragma once
 

@@ -76,7 +76,8 @@ BOOST_AUTO_TEST_CASE(the_drop_in_makes_the_start_the_restore)
     BOOST_TEST(t.find(line) != std::string::npos, line);
   // the reset lines come before the new ones
   BOOST_TEST(t.find("\nExecStart=\n") < t.find("\nExecStart=+"));
-  BOOST_TEST(t.find("\nExecStartPost=\n") < t.find("\nExecStartPost=+"));
+  BOOST_TEST(t.find("\nExecStartPost=\n") < t.find("\nExecStartPost=-+"));
+  BOOST_TEST(t.find(" daemon-reload\n") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(unusual_paths_are_quoted_and_escaped_or_refused)
