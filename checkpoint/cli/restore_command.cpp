@@ -16,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "cli/criu_steps.hpp"
 #include "cli/files.hpp"
+#include "cli/journal_check.hpp"
 #include "cli/json.hpp"
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
@@ -428,6 +429,9 @@ int run_restore(const Invocation &invocation, const Output &output)
   // its files say which processes root creates and what the plugin connects to
   if (auto trusted = check_trusted_directory(dir, false); !trusted)
     return fail(trusted.error());
+  // the plugin reopens the service's journal sockets: journald must answer
+  if (auto journald = check_journald_answers(dir); !journald)
+    return fail(journald.error());
   if (std::optional<int> through_unit = restore_through_unit(invocation, output, dir, started))
     return *through_unit;
   auto lock = DirectoryLock::take(dir, "another dbus-checkpoint restore is using it");
