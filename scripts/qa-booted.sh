@@ -27,7 +27,8 @@
 #      the restore (no second instance), with the old state;
 #    - avahi-daemon (Debian's unit: stdout/stderr and syslog go to the
 #      journal) likewise, and a line it logs after the restore is in
-#      journalctl -u avahi-daemon;
+#      journalctl -u avahi-daemon; with journald stopped its restore is
+#      refused up front (journald is not running), and done once it runs;
 #    - accounts-daemon (sandboxed: its own mount namespace) cannot be
 #      checkpointed yet: the refusal leaves it running and answering;
 # 5. apt puts Debian's dbus and dbus-daemon back, the container reboots on
@@ -446,6 +447,22 @@ expect "a line avahi-daemon logs after the restore is in journalctl -u avahi-dae
   journalctl -u avahi-daemon --since "@$since" --no-pager -o cat
 show_output
 expect "avahi-daemon still answers" '.' busctl --system call "${avahi_call[@]}"
+
+step "a restore that needs journald where it does not run: refused up front, then done with it"
+journald_units='systemd-journald.socket systemd-journald-dev-log.socket systemd-journald-audit.socket systemd-journald.service'
+expect "dbus-checkpoint checkpoint org.freedesktop.Avahi" '^[0-9a-f]{32}$' \
+  dbus-checkpoint checkpoint org.freedesktop.Avahi -D /var/lib/dcp-qa/avahi-journald
+expect "systemctl stop journald (its sockets too)" '^inactive' \
+  sh -c "systemctl stop $journald_units; systemctl is-active systemd-journald || true"
+expect_failure "dbus-checkpoint restore says journald is not running" \
+  'systemd-journald is not running here' dbus-checkpoint restore -D /var/lib/dcp-qa/avahi-journald
+expect "the process was not restored: avahi-daemon.service inactive, the checkpoint pending" \
+  '^inactive 1$' sh -c "echo \$(systemctl is-active avahi-daemon) \$(dbus-checkpoint list --json | grep -c org.freedesktop.Avahi)"
+expect "systemctl start journald" '^active$' \
+  sh -c "systemctl start $journald_units; systemctl is-active systemd-journald"
+expect "dbus-checkpoint restore, journald running again" "avahi-daemon.service is active \\(running\\), main pid $avahi_pid" \
+  dbus-checkpoint restore -D /var/lib/dcp-qa/avahi-journald
+expect "avahi-daemon answers" '.' busctl --system call "${avahi_call[@]}"
 
 # Known gap: accounts-daemon runs sandboxed (ProtectSystem=strict,
 # PrivateNetwork=...: its own mount and network namespaces), and CRIU 4.2.1
