@@ -18,13 +18,19 @@
 #    - dbus-daemon --version names dbus-checkpoint, dbus.service is active,
 #      busctl and dbus-send work, the package's files are as they must be;
 #    - our sd-bus sample service (build/test/services), a unit started by
-#      systemd as root, is checkpointed with CRIU, callers get NameFrozen,
-#      they are restored and answer from the same unique name and pid, with
-#      their state; a checkpoint pending across a reboot comes back from
-#      /var/lib/dbus/checkpoint (callers get NameFrozen during the boot);
-#    - avahi-daemon (its output goes to the journal) and accounts-daemon
-#      (sandboxed: its own mount namespace) cannot be checkpointed yet: the
-#      refusal leaves them running and answering;
+#      systemd as root and logging to the journal, is checkpointed with
+#      CRIU (the unit stops cleanly, its start becomes the restore), callers
+#      get NameFrozen, it is restored through systemctl start and answers
+#      from the same unique name and pid, with its state, as the unit's
+#      main pid; a checkpoint pending across a reboot comes back from
+#      /var/lib/dbus/checkpoint and systemd's start of the unit at boot is
+#      the restore (no second instance), with the old state;
+#    - avahi-daemon (Debian's unit: stdout/stderr and syslog go to the
+#      journal) likewise, and a line it logs after the restore is in
+#      journalctl -u avahi-daemon; with journald stopped its restore is
+#      refused up front (journald is not running), and done once it runs;
+#    - accounts-daemon (sandboxed: its own mount namespace) cannot be
+#      checkpointed yet: the refusal leaves it running and answering;
 # 5. apt puts Debian's dbus and dbus-daemon back, the container reboots on
 #    them, and powers off cleanly.
 # Every step prints its time; any failed check stops the run (exit 1) with
@@ -168,6 +174,9 @@ halt() {
 bus_call() { inside busctl --system call "$@"; }
 name_owner() { bus_call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s "$1" | awk '{print $2}'; }
 main_pid() { inside systemctl show -P MainPID "$1"; }
+# The drop-in that makes a unit's start the restore (persistent: the
+# images are under /var/lib).
+drop_in() { printf '/etc/systemd/system/%s.service.d/zz-dbus-checkpoint.conf' "$1"; }
 
 # checkpoint_restore UNIT NAME CALL...: checkpoint the service of UNIT (which
 # owns NAME) with dbus-checkpoint, check that CALL (busctl call arguments)
@@ -182,18 +191,30 @@ checkpoint_restore() {
   owner=$(name_owner "$name") pid=$(main_pid "$unit")
   [ -n "$owner" ] && [ "$pid" -gt 1 ] || fail "$unit: no owner of $name or no main pid"
   ok "$name is owned by $owner, $unit's main pid is $pid"
+  local restarts
+  restarts=$(inside systemctl show -P NRestarts "$unit")
   t0=$SECONDS
   expect "dbus-checkpoint checkpoint $name ($unit)" '^[0-9a-f]{32}$' \
     dbus-checkpoint checkpoint "$name" -D "$images"
   show_output
   inside sh -c "cat $images/dbus-checkpoint.json" >"$qa/$unit.checkpoint.json"
   ok "checkpointed in $((SECONDS - t0)) s (manifest: $qa/$unit.checkpoint.json)"
+  printf '%s\n' "$last_output" | grep -q "systemd: $unit.service is inactive" \
+    || fail "dbus-checkpoint checkpoint does not say what it did to $unit.service"
+  ok "the CLI says what it did to $unit.service"
+  expect "the dump stopped $unit cleanly (not failed)" '^inactive dead success$' \
+    sh -c "echo \$(systemctl show -P ActiveState $unit) \$(systemctl show -P SubState $unit) \$(systemctl show -P Result $unit)"
+  expect "its start is the restore now (drop-in)" 'ExecStart=\+.*dbus-checkpoint.*restore' \
+    cat "$(drop_in "$unit")"
+  sleep 2  # Restart= would have fired by now
+  expect "systemd did not restart it (NRestarts still $restarts, inactive)" "^$restarts inactive\$" \
+    sh -c "echo \$(systemctl show -P NRestarts $unit) \$(systemctl is-active $unit)"
   expect_failure "a caller of $name gets NameFrozen" 'is frozen \(checkpoint [0-9a-f]{32}\)' \
     busctl --system call "$@"
   expect "dbus-checkpoint list shows $name" "$name" dbus-checkpoint list
-  printf 'qa:    %s after the dump: %s\n' "$unit" "$(inside systemctl is-active "$unit" || true)"
   t0=$SECONDS
-  expect "dbus-checkpoint restore" 'restored by criu' dbus-checkpoint restore -D "$images"
+  expect "dbus-checkpoint restore (through systemctl start $unit)" \
+    "systemd: $unit.service is active \\(running\\), main pid $pid" dbus-checkpoint restore -D "$images"
   show_output
   ok "restored in $((SECONDS - t0)) s"
   expect "$unit answers after the restore" '.' busctl --system call "$@"
@@ -201,11 +222,14 @@ checkpoint_restore() {
   ok "$name still owned by $owner"
   inside test -d "/proc/$pid" || fail "pid $pid is not running after the restore"
   ok "pid $pid runs again ($(inside cat "/proc/$pid/comm"))"
-  # Not yet checked (issue 10, item 2): systemd's own view of the unit
-  # after CRIU killed and restored its main process.
-  printf 'qa:    NOT CHECKED: after the restore systemd says %s is %s, MainPID=%s; pid %s is in %s\n' \
-    "$unit" "$(inside systemctl is-active "$unit" || true)" "$(main_pid "$unit")" "$pid" \
-    "$(inside cat "/proc/$pid/cgroup" | tr '\n' ' ')"
+  expect "systemctl status $unit: active, Main PID $pid" "Main PID: $pid " \
+    sh -c "systemctl status --no-pager $unit; true"
+  expect "systemd: $unit is active (running), MainPID=$pid" "^active running $pid\$" \
+    sh -c "echo \$(systemctl show -P ActiveState $unit) \$(systemctl show -P SubState $unit) \$(systemctl show -P MainPID $unit)"
+  expect "pid $pid is in $unit's cgroup" "/$unit.service\$" cat "/proc/$pid/cgroup"
+  expect "the drop-in is gone and systemd reloaded (NeedDaemonReload=no)" '^gone no$' \
+    sh -c "echo \$(test -e $(drop_in "$unit") && echo there || echo gone) \$(systemctl show -P NeedDaemonReload $unit)"
+  expect "$unit's own start is back (ExecStart)" "path=" sh -c "systemctl show -P ExecStart $unit | grep -v dbus-checkpoint"
 }
 
 # checkpoint_refused UNIT NAME PATTERN REASON CALL...: a checkpoint of UNIT's
@@ -272,10 +296,9 @@ rm -f "$machine/.dcp-include"
 echo dcp-qa >"$machine/etc/hostname"
 mkdir -p "$machine/root/dcp-packages"
 cp "${debs[@]}" "$machine/root/dcp-packages/"
-# Our sd-bus sample service as a systemd unit, started at boot as root.
-# Known gap: its stdout/stderr do not go to the journal, as a unit's do by
-# default: CRIU refuses the journal's stream socket ("External socket is
-# used"), so services logging to the journal cannot be checkpointed yet.
+# Our sd-bus sample service as a systemd unit, started at boot as root;
+# its stdout/stderr go to the journal (systemd's default), and it is
+# restarted on failure (the checkpoint must not look like one).
 install -D -m 0755 "$sample_service" "$machine/opt/dcp-qa/dcp-sample-sdbus"
 cat >"$machine/etc/systemd/system/dcp-sample.service" <<'EOF'
 [Unit]
@@ -284,8 +307,7 @@ Description=dbus-checkpoint QA: sample D-Bus service (sd-bus)
 Type=dbus
 BusName=org.dbuscheckpoint.Sample
 ExecStart=/opt/dcp-qa/dcp-sample-sdbus
-StandardOutput=null
-StandardError=null
+Restart=on-failure
 [Install]
 WantedBy=multi-user.target
 EOF
@@ -355,38 +377,92 @@ expect "the sample service counted to 3" '^t 3$' busctl --system call "${sample[
 checkpoint_restore dcp-sample org.dbuscheckpoint.Sample "${sample[@]}" Get
 expect "its state survived: Get is still 3" '^t 3$' busctl --system call "${sample[@]}" Get
 expect "and it counts on: Increment gives 4" '^t 4$' busctl --system call "${sample[@]}" Increment
+expect "journald took the restored stdout stream for the unit (streams/ file, UNIT=)" \
+  'UNIT=dcp-sample.service' sh -c 'cat /run/systemd/journal/streams/* 2>/dev/null'
 
-step "a checkpoint pending across a reboot: the bus brings the frozen connection back"
-sample_owner=$(name_owner org.dbuscheckpoint.Sample)
-expect "dbus-checkpoint checkpoint org.dbuscheckpoint.Sample" '^[0-9a-f]{32}$' \
+step "a checkpoint pending across a reboot: systemd's start of the unit at boot is the restore"
+# CRIU gives the process its old pid, which must be free when the unit
+# starts at boot: a pid from early in this boot would be another early
+# process's in the next.  So the service is restarted first with a pid
+# past what the next boot uses (~ a few hundred), and given a state.
+expect "a pid counter past the next boot's early pids" '.' \
+  sh -c 'i=0; while [ $i -lt 1500 ]; do /bin/true; i=$((i + 1)); done; echo done'
+expect "systemctl restart dcp-sample" '.' sh -c 'systemctl restart dcp-sample && echo restarted'
+for _ in 1 2; do bus_call "${sample[@]}" Increment >/dev/null; done
+expect "the restarted sample counted to 2" '^t 2$' busctl --system call "${sample[@]}" Get
+sample_owner=$(name_owner org.dbuscheckpoint.Sample) sample_pid=$(main_pid dcp-sample)
+expect "dbus-checkpoint checkpoint org.dbuscheckpoint.Sample (pid $sample_pid)" '^[0-9a-f]{32}$' \
   dbus-checkpoint checkpoint org.dbuscheckpoint.Sample -D /var/lib/dcp-qa/dcp-sample-reboot
 pending_id=$(printf '%s\n' "$last_output" | grep -E '^[0-9a-f]{32}$')
 expect "its record is in /var/lib/dbus/checkpoint" "$pending_id" ls /var/lib/dbus/checkpoint
+expect "the unit's start is the restore, also after a reboot (drop-in in /etc)" 'restore' \
+  cat "$(drop_in dcp-sample)"
 halt reboot
 boot
-expect "after the boot the bus holds it again, detached" "$pending_id" dbus-checkpoint list
+expect "at boot systemd's start of dcp-sample.service restored it: active, MainPID=$sample_pid" \
+  "^active running $sample_pid\$" \
+  sh -c "echo \$(systemctl show -P ActiveState dcp-sample) \$(systemctl show -P SubState dcp-sample) \$(systemctl show -P MainPID dcp-sample)"
+expect "the restore ran as the unit's start (its journal)" 'restored by criu' \
+  journalctl -b -u dcp-sample --no-pager -o cat
+expect "no second instance was started at boot (no fresh start line in this boot's journal)" '^0$' \
+  sh -c "journalctl -b -u dcp-sample --no-pager -o cat | grep -c 'owns org.dbuscheckpoint.Sample'; true"
 [ "$(name_owner org.dbuscheckpoint.Sample)" = "$sample_owner" ] \
   || fail "org.dbuscheckpoint.Sample is owned by $(name_owner org.dbuscheckpoint.Sample), not $sample_owner"
-ok "org.dbuscheckpoint.Sample is still owned by $sample_owner"
-expect_failure "a caller gets NameFrozen" 'is frozen \(checkpoint [0-9a-f]{32}\)' \
-  busctl --system call "${sample[@]}" Get
-# Not yet: systemd knows nothing of the pending checkpoint (it starts the
-# unit again at boot), and the restore after a reboot (CRIU needs the old
-# pids free) is not tried; the frozen connection is discarded.
-printf 'qa:    NOT CHECKED: at boot systemd started dcp-sample.service again: %s (pid %s)\n' \
-  "$(inside systemctl is-active dcp-sample || true)" "$(main_pid dcp-sample)"
-expect "dbus-checkpoint discard" '.' sh -c "dbus-checkpoint discard $pending_id 2>&1"
+ok "org.dbuscheckpoint.Sample is still owned by $sample_owner (the bus brought it back from /var/lib/dbus/checkpoint)"
+expect "its old state: Get is 2" '^t 2$' busctl --system call "${sample[@]}" Get
+expect "nothing is frozen any more" '^a\(ssasa\{sv\}\) 0$' \
+  busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.Checkpoint ListFrozen
+printf 'qa:    systemd at boot: %s\n' "$(inside sh -c 'journalctl -b _PID=1 --no-pager -o cat | grep -Ei "reload|dcp-sample" | tail -n 8' | tr '\n' '|')"
+expect "the drop-in is gone, systemd reloaded (NeedDaemonReload=no)" '^gone no$' \
+  sh -c "echo \$(test -e $(drop_in dcp-sample) && echo there || echo gone) \$(systemctl show -P NeedDaemonReload dcp-sample)"
+
+step "dbus-checkpoint discard gives a unit its own start back"
+expect "dbus-checkpoint checkpoint org.dbuscheckpoint.Sample" '^[0-9a-f]{32}$' \
+  dbus-checkpoint checkpoint org.dbuscheckpoint.Sample -D /var/lib/dcp-qa/dcp-sample-discard
+pending_id=$(printf '%s\n' "$last_output" | grep -E '^[0-9a-f]{32}$')
+expect "dbus-checkpoint discard $pending_id" "systemd: dcp-sample.service has its own start back" \
+  sh -c "dbus-checkpoint discard $pending_id 2>&1"
+show_output
+expect "the drop-in is gone" '^gone$' sh -c "test -e $(drop_in dcp-sample) && echo there || echo gone"
+expect "systemctl start dcp-sample starts it afresh" '^active$' \
+  sh -c 'systemctl start dcp-sample && systemctl is-active dcp-sample'
+expect "a fresh counter: Get is 0" '^t 0$' busctl --system call "${sample[@]}" Get
 
 avahi_call=(org.freedesktop.Avahi / org.freedesktop.Avahi.Server GetVersionString)
-# avahi-daemon runs as user avahi: our CRIU reads its rlimits from
-# /proc/PID/limits where root lacks CAP_SYS_RESOURCE (criu-patches/0002),
-# so that no longer stops it.  Known gap: its unit's stdout and stderr are
-# the journal's stream socket, which CRIU refuses ("External socket is
-# used").  When that starts to work, this check fails and becomes
-# checkpoint_restore.
-step "avahi-daemon (unit logging to the journal): checkpoint refused, service unharmed"
-checkpoint_refused avahi-daemon org.freedesktop.Avahi "External socket is used" \
-  "the journal's stream socket" "${avahi_call[@]}"
+# avahi-daemon runs as user avahi (our CRIU reads its rlimits from
+# /proc/PID/limits where root lacks CAP_SYS_RESOURCE, criu-patches/0002),
+# chrooted in /etc/avahi (criu-patches/0003), with Debian's unit: its
+# stdout/stderr are a journal stream, and with -s it logs through
+# syslog(3), a datagram socket to journald; our plugin reopens both.
+step "avahi-daemon (Debian's unit, logging to the journal): checkpoint and restore"
+checkpoint_restore avahi-daemon org.freedesktop.Avahi "${avahi_call[@]}"
+avahi_pid=$(main_pid avahi-daemon)
+since=$(inside date +%s)
+inside kill -HUP "$avahi_pid"
+for _ in $(seq 20); do
+  inside sh -c "journalctl -u avahi-daemon --since @$since --no-pager -o cat | grep -q SIGHUP" && break
+  sleep 0.25
+done
+expect "a line avahi-daemon logs after the restore is in journalctl -u avahi-daemon" 'SIGHUP' \
+  journalctl -u avahi-daemon --since "@$since" --no-pager -o cat
+show_output
+expect "avahi-daemon still answers" '.' busctl --system call "${avahi_call[@]}"
+
+step "a restore that needs journald where it does not run: refused up front, then done with it"
+journald_units='systemd-journald.socket systemd-journald-dev-log.socket systemd-journald-audit.socket systemd-journald.service'
+expect "dbus-checkpoint checkpoint org.freedesktop.Avahi" '^[0-9a-f]{32}$' \
+  dbus-checkpoint checkpoint org.freedesktop.Avahi -D /var/lib/dcp-qa/avahi-journald
+expect "systemctl stop journald (its sockets too)" '^inactive' \
+  sh -c "systemctl stop $journald_units; systemctl is-active systemd-journald || true"
+expect_failure "dbus-checkpoint restore says journald is not running" \
+  'systemd-journald is not running here' dbus-checkpoint restore -D /var/lib/dcp-qa/avahi-journald
+expect "the process was not restored: avahi-daemon.service inactive, the checkpoint pending" \
+  '^inactive 1$' sh -c "echo \$(systemctl is-active avahi-daemon) \$(dbus-checkpoint list --json | grep -c org.freedesktop.Avahi)"
+expect "systemctl start journald" '^active$' \
+  sh -c "systemctl start $journald_units; systemctl is-active systemd-journald"
+expect "dbus-checkpoint restore, journald running again" "avahi-daemon.service is active \\(running\\), main pid $avahi_pid" \
+  dbus-checkpoint restore -D /var/lib/dcp-qa/avahi-journald
+expect "avahi-daemon answers" '.' busctl --system call "${avahi_call[@]}"
 
 # Known gap: accounts-daemon runs sandboxed (ProtectSystem=strict,
 # PrivateNetwork=...: its own mount and network namespaces), and CRIU 4.2.1

@@ -84,7 +84,14 @@ constexpr std::array kSubcommands = {
                    "\n"
                    "If anything fails, the connections this command froze are thawed again and\n"
                    "the service keeps running with its names; the error comes with the last\n"
-                   "lines of DIR/dump.log. Runs as root.\n"},
+                   "lines of DIR/dump.log. Runs as root.\n"
+                   "\n"
+                   "When the process is the main process of a systemd service, the unit's start\n"
+                   "becomes the restore first: a drop-in UNIT.d/zz-dbus-checkpoint.conf (in\n"
+                   "/run/systemd/system when DIR is under /run, else /etc/systemd/system, so\n"
+                   "that the checkpoint survives a reboot) makes the dump's SIGKILL a clean stop\n"
+                   "(not failed, not restarted) and ExecStart= this restore; systemd starting\n"
+                   "the unit (systemctl start, or at boot) restores it.\n"},
     SubcommandSpec{Subcommand::Restore, "restore", nullptr,
                    "Usage: dbus-checkpoint restore -D DIR\n"
                    "\n"
@@ -100,7 +107,11 @@ constexpr std::array kSubcommands = {
                    "\n"
                    "Refused when not root, when DIR was restored already, or when a name of\n"
                    "the checkpoint is owned by another connection now. If CRIU fails, the\n"
-                   "error comes with the last lines of DIR/restore.log; the images are kept.\n"},
+                   "error comes with the last lines of DIR/restore.log; the images are kept.\n"
+                   "\n"
+                   "A checkpoint of a systemd service's main process is restored through\n"
+                   "systemctl start UNIT, whose start runs this restore: the restored pid is the\n"
+                   "unit's main pid, in its cgroup; the drop-in is removed and systemd reloaded.\n"},
     SubcommandSpec{Subcommand::List, "list", nullptr,
                    "Usage: dbus-checkpoint list\n"
                    "\n"
@@ -125,7 +136,8 @@ constexpr std::array kSubcommands = {
                    "\n"
                    "Give up the frozen connection ID: the bus releases its names, drops its\n"
                    "queued messages and closes it. Processes that freeze --in-place stopped are\n"
-                   "resumed afterwards.\n"},
+                   "resumed afterwards. A systemd service whose start was this checkpoint's\n"
+                   "restore gets its own start back (the drop-in is removed, systemd reloaded).\n"},
     SubcommandSpec{Subcommand::Export, "export", "ID",
                    "Usage: dbus-checkpoint export ID -o FILE\n"
                    "\n"

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "base/files.hpp"
 #include "bus-client/process_buses.hpp"
@@ -18,6 +19,7 @@
 #include "cli/json.hpp"
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
+#include "cli/systemd_unit.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -274,6 +276,67 @@ void print_checkpoint(const Output &output, const CheckpointManifest &manifest,
                 << dir.string() << "\n";
 }
 
+// The restore a unit's start runs: this program with the options of this
+// checkpoint (bus, criu, plugin, time-out).
+std::vector<std::string> restore_argv_for(const Invocation &invocation, const fs::path &dir)
+{
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error);
+  std::vector<std::string> argv{error ? std::string("dbus-checkpoint") : self.string()};
+  if (!invocation.bus.address.empty())
+    argv.insert(argv.end(), {"--address", invocation.bus.address});
+  argv.insert(argv.end(), {"--criu", fs::absolute(invocation.criu_path, error).string(), "--plugin-dir",
+                           fs::absolute(invocation.plugin_dir, error).string(), "--criu-timeout",
+                           std::to_string(invocation.criu_timeout.count()), "restore", "-D",
+                           dir.string()});
+  return argv;
+}
+
+// nullopt: root is no service's main process (or systemd does not run).
+Result<std::optional<UnitTakeover>> take_over_service_unit(const Invocation &invocation, pid_t root,
+                                                           const fs::path &dir,
+                                                           CheckpointManifest &manifest,
+                                                           std::string &note_out)
+{
+  auto unit = service_unit_of(root, note_out);
+  if (!unit)
+    return unit.error();
+  if (!unit.value())
+    return std::optional<UnitTakeover>();
+  std::vector<std::string> ids;
+  for (const ManifestConnection &connection : manifest.connections)
+    ids.push_back(connection.id);
+  auto taken = take_over_unit(*unit.value(), dir, ids, restore_argv_for(invocation, dir));
+  if (!taken)
+    return Error{"", "pid " + std::to_string(root) + " is the main process of " + *unit.value() +
+                         ", whose start must become the restore before the dump stops it: " +
+                         taken.error().message};
+  manifest.systemd_unit = ManifestUnit{taken.value().unit, taken.value().drop_in.string()};
+  return std::optional<UnitTakeover>(taken.value());
+}
+
+void print_takeover(const Output &output, const UnitTakeover &takeover,
+                    const CheckpointManifest &manifest, const fs::path &dir)
+{
+  // systemd notices the dump's SIGKILL a moment later: its view settles.
+  std::string state = unit_property(takeover.unit, "ActiveState");
+  for (int tries = 0; tries < 50 && (state == "active" || state == "deactivating"); ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    state = unit_property(takeover.unit, "ActiveState");
+  }
+  const std::string result = unit_property(takeover.unit, "Result");
+  output.report << "systemd: " << takeover.unit << " is " << (state.empty() ? "?" : state)
+                << " (result " << (result.empty() ? "?" : result)
+                << ") after the dump; its start restores this checkpoint now (drop-in "
+                << takeover.drop_in.string() << ", "
+                << (takeover.drop_in.string().starts_with("/run/") ? "until reboot" : "also after a reboot")
+                << "):\n  dbus-checkpoint restore -D " << dir.string() << " or systemctl start "
+                << takeover.unit << " restores it;";
+  for (const ManifestConnection &connection : manifest.connections)
+    output.report << " dbus-checkpoint discard " << connection.id;
+  output.report << " gives the unit its own start back\n";
+}
+
 } // namespace
 
 int run_checkpoint(const Invocation &invocation, const Output &output)
@@ -326,6 +389,15 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
     }
   manifest.freeze_ms = to_milliseconds(Clock::now() - freeze_started);
 
+  // The main process of a systemd service: the unit's start becomes the
+  // restore before the dump stops it (systemd_unit.hpp).
+  std::string unit_note;
+  auto takeover = take_over_service_unit(invocation, root, dir.value(), manifest, unit_note);
+  if (!unit_note.empty())
+    notes.push_back(unit_note);
+  if (!takeover)
+    return fail(thaw_after_failure(buses, root, takeover.error()));
+
   manifest.criu_options = criu_options_for(tree.value());
   std::vector<std::string> dump_arguments{"-t", std::to_string(root)};
   dump_arguments.insert(dump_arguments.end(), manifest.criu_options.begin(),
@@ -335,6 +407,9 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
     Error error = dumped.error();
     for (const std::string &note : notes)
       error.message += "\n" + note;
+    if (takeover.value())
+      if (auto given_back = give_back_unit(*takeover.value(), true); !given_back)
+        error.message += "\n" + given_back.error().message;
     return fail(thaw_after_failure(buses, root, error));
   }
   manifest.dump_ms = to_milliseconds(dumped.value());
@@ -346,6 +421,8 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
                               saved.error().message +
                               "; the connections stay frozen (the process is dumped)"});
   print_checkpoint(output, manifest, dir.value());
+  if (takeover.value() && !output.json)
+    print_takeover(output, *takeover.value(), manifest, dir.value());
   for (const std::string &note : notes)
     output.report << "note: " << note << "\n";
   return kExitSuccess;

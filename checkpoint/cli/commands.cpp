@@ -4,6 +4,7 @@
 #include "cli/files.hpp"
 #include "cli/json.hpp"
 #include "cli/stop_record.hpp"
+#include "cli/systemd_unit.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -209,6 +210,18 @@ int run_discard(CheckpointBus &bus, const Invocation &invocation, const Output &
   if (!resumed)
     return report_failure(output, "discard", resumed.error());
   report_resumed(output, resumed.value(), resume_time);
+  // A systemd service whose start was this checkpoint's restore gets its
+  // own start back.
+  for (const UnitTakeover &takeover : takeovers_naming(id)) {
+    auto given_back = give_back_unit(takeover, true);
+    if (!given_back)
+      return report_failure(output, "discard", given_back.error());
+    (void)systemctl({"reset-failed", takeover.unit});
+    if (!output.json)
+      output.report << "systemd: " << takeover.unit << " has its own start back (removed "
+                    << takeover.drop_in.string() << "); systemctl start " << takeover.unit
+                    << " starts it afresh\n";
+  }
   if (output.json)
     print_unfreeze_json(output, "discard", id, discard_time, resumed.value(), resume_time);
   return kExitSuccess;

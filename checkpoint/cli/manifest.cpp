@@ -9,6 +9,7 @@
 #include "cli/files.hpp"
 #include "cli/format.hpp"
 #include "cli/json.hpp"
+#include "cli/systemd_unit.hpp"
 #include "record/checkpoint_id.hpp"
 #include "record/validate.hpp"
 
@@ -209,6 +210,9 @@ void add_manifest_members(Json &json, const CheckpointManifest &manifest)
   json["image_bytes"] = manifest.image_bytes;
   json["criu"] = manifest.criu;
   json["criu_options"] = manifest.criu_options;
+  json["systemd_unit"] = nullptr;
+  if (const auto &unit = manifest.systemd_unit)
+    json["systemd_unit"] = {{"name", unit->name}, {"drop_in", unit->drop_in}};
 }
 
 std::string manifest_json(const CheckpointManifest &manifest)
@@ -255,6 +259,21 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
     reader.boolean("shell_job", shell_job);
   if (shell_job && !manifest.restores_in_new_session())
     manifest.criu_options.push_back(kCriuShellJob);
+  if (reader.has("systemd_unit") && !root.at("systemd_unit").is_null()) {
+    MemberReader unit_reader(root.at("systemd_unit"), "\"systemd_unit\"");
+    ManifestUnit unit;
+    unit_reader.string("name", unit.name);
+    unit_reader.string("drop_in", unit.drop_in);
+    if (!unit_reader.problem().empty())
+      return Error{"", unit_reader.problem()};
+    // only a drop-in that checkpoint would have written: restore removes it
+    const std::string directory = unit.name + ".d/" + kDropInName;
+    if (!is_service_unit_name(unit.name) ||
+        (unit.drop_in != "/run/systemd/system/" + directory &&
+         unit.drop_in != "/etc/systemd/system/" + directory))
+      return Error{"", "\"systemd_unit\" names no service unit's dbus-checkpoint drop-in"};
+    manifest.systemd_unit = std::move(unit);
+  }
   manifest.restored =
       read_restore_mark(reader.has("restored") ? &root.at("restored") : nullptr, reader);
   if (!reader.problem().empty())

@@ -43,6 +43,13 @@ struct RestoreMark {
   double restore_ms = 0;     // how long criu restore took
 };
 
+// The systemd service whose main process was dumped: its start restores
+// the checkpoint (see systemd_unit.hpp) until restore or discard.
+struct ManifestUnit {
+  std::string name;     // "avahi-daemon.service"
+  std::string drop_in;  // the drop-in checkpoint wrote
+};
+
 struct CheckpointManifest {
   pid_t pid = 0;                 // the tree's root, criu dump -t
   std::string command;           // its /proc/PID/comm
@@ -59,6 +66,7 @@ struct CheckpointManifest {
   // when the root did not lead its session (a bus-activated service, say).
   std::vector<std::string> criu_options;
   std::optional<RestoreMark> restored;
+  std::optional<ManifestUnit> systemd_unit;
 
   // Dumped as a shell job: restored with criu leading a new session, so
   // that the service gets a session of its own.

@@ -16,11 +16,14 @@
 #include "cli/commands.hpp"
 #include "cli/criu_steps.hpp"
 #include "cli/files.hpp"
+#include "cli/journal_check.hpp"
 #include "cli/json.hpp"
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
+#include "cli/systemd_unit.hpp"
 #include "criu-probe/restore_phases.hpp"
 #include "base/child_process.hpp"
+#include "base/program.hpp"
 #include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -320,6 +323,96 @@ void print_restore(const Output &output, const CheckpointManifest &manifest, con
                 << format_milliseconds(times.thaw) << ")\n";
 }
 
+// The last lines systemd's journal has of the unit (for a failed start).
+std::string unit_journal_tail(const std::string &unit)
+{
+  base::ProgramCommand command;
+  command.argv = {::access("/usr/bin/journalctl", X_OK) == 0 ? "/usr/bin/journalctl" : "/bin/journalctl",
+                  "-u", unit, "-n", "15", "--no-pager", "-o", "cat"};
+  command.timeout = std::chrono::seconds(10);
+  auto run = base::run_program(command);
+  return run && run.value().succeeded() ? run.value().output : std::string();
+}
+
+// A checkpoint of a systemd service's main process whose unit's start is
+// the restore (its drop-in is there): `systemctl start UNIT`, which runs
+// this program again as the unit's ExecStart (running_as_start_of), then
+// systemd's view is checked.  nullopt: not such a checkpoint.
+std::optional<int> restore_through_unit(const Invocation &invocation, const Output &output,
+                                        const fs::path &dir, Clock::time_point started)
+{
+  auto manifest = load_manifest(dir);
+  if (!manifest || !manifest.value().systemd_unit || manifest.value().restored)
+    return std::nullopt;  // the locked path below reports what is wrong
+  const ManifestUnit &unit = *manifest.value().systemd_unit;
+  std::error_code error;
+  if (running_as_start_of(unit.name) || !fs::exists(unit.drop_in, error))
+    return std::nullopt;
+  const auto fail = [&](const Error &e) { return report_failure(output, "restore", e); };
+  if (!output.json)
+    output.report << "systemd: the start of " << unit.name << " is this restore (drop-in "
+                  << unit.drop_in << "): systemctl start " << unit.name << "\n";
+  auto unit_started = systemctl({"start", unit.name}, invocation.criu_timeout + std::chrono::seconds(60));
+  if (!unit_started) {
+    std::string journal = unit_journal_tail(unit.name);
+    return fail(Error{"", unit_started.error().message +
+                              (journal.empty() ? "" : "\nthe unit's journal (journalctl -u " + unit.name +
+                                                          "):\n" + journal) +
+                              "\nthe checkpoint stays pending: the unit's start still restores it"});
+  }
+  // The restore removed the drop-in; systemd reloads on its own after the
+  // start (ExecStartPost), and here once more, so that it is done when
+  // this command returns.
+  if (fs::exists(unit.drop_in, error))
+    (void)give_back_unit(UnitTakeover{unit.name, unit.drop_in, pid_file_path(unit.name)}, false);
+  if (auto reloaded = systemctl({"daemon-reload"}, std::chrono::seconds(60)); !reloaded)
+    return fail(reloaded.error());
+  const std::string state = unit_property(unit.name, "ActiveState");
+  const std::string sub_state = unit_property(unit.name, "SubState");
+  const std::string main_pid = unit_property(unit.name, "MainPID");
+  const double total_ms = to_milliseconds(Clock::now() - started);
+  if (state != "active" || main_pid != std::to_string(manifest.value().pid))
+    return fail(Error{"", "after systemctl start " + unit.name + " the unit is " + state + " (" + sub_state +
+                              ") with main pid " + main_pid + ", not the restored pid " +
+                              std::to_string(manifest.value().pid)});
+  if (output.json) {
+    output.data << json_text({{"command", "restore"},
+                               {"dir", dir.string()},
+                               {"pid", manifest.value().pid},
+                               {"process_name", manifest.value().command},
+                               {"systemd_unit", unit.name},
+                               {"active_state", state},
+                               {"main_pid", manifest.value().pid},
+                               {"total_ms", json_milliseconds(total_ms)}})
+                << "\n";
+  } else {
+    output.report << "systemd: " << unit.name << " is " << state << " (" << sub_state << "), main pid "
+                  << main_pid << ": the restored process; its own start is back (drop-in removed, "
+                  << "configuration reloaded)\n"
+                  << "restored by criu (through " << unit.name << "); done in "
+                  << format_milliseconds(total_ms) << "\n";
+  }
+  return kExitSuccess;
+}
+
+// The restore run as the unit's start: the pid file systemd reads for the
+// main pid, and the drop-in removed (systemd reloads after the start).
+void finish_unit_start(const Output &output, const CheckpointManifest &manifest)
+{
+  if (!manifest.systemd_unit || !running_as_start_of(manifest.systemd_unit->name))
+    return;
+  const ManifestUnit &unit = *manifest.systemd_unit;
+  const UnitTakeover takeover{unit.name, unit.drop_in, pid_file_path(unit.name)};
+  std::error_code error;
+  fs::create_directories(takeover.pid_file.parent_path(), error);
+  auto written = replace_file(takeover.pid_file, std::to_string(manifest.pid) + "\n", 0644);
+  auto given_back = give_back_unit(takeover, false);
+  output.report << "systemd: " << unit.name << "'s main pid is " << manifest.pid << " ("
+                << (written ? "written to " + takeover.pid_file.string() : written.error().message)
+                << "); " << (given_back ? "removed " + unit.drop_in : given_back.error().message)
+                << ": systemd reloads its configuration once the unit is started\n";
+}
+
 } // namespace
 
 int run_restore(const Invocation &invocation, const Output &output)
@@ -336,6 +429,11 @@ int run_restore(const Invocation &invocation, const Output &output)
   // its files say which processes root creates and what the plugin connects to
   if (auto trusted = check_trusted_directory(dir, false); !trusted)
     return fail(trusted.error());
+  // the plugin reopens the service's journal sockets: journald must answer
+  if (auto journald = check_journald_answers(dir); !journald)
+    return fail(journald.error());
+  if (std::optional<int> through_unit = restore_through_unit(invocation, output, dir, started))
+    return *through_unit;
   auto lock = DirectoryLock::take(dir, "another dbus-checkpoint restore is using it");
   if (!lock)
     return fail(lock.error());
@@ -411,6 +509,7 @@ int run_restore(const Invocation &invocation, const Output &output)
     return fail(thaw_error);
   }
   print_restore(output, manifest.value(), dir, thawed, times);
+  finish_unit_start(output, manifest.value());
   if (!marked)
     output.report << "dbus-checkpoint: restore: warning: cannot mark " << dir.string()
                   << " restored: " << marked.error().message << "\n";

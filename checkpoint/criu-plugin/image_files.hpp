@@ -3,7 +3,8 @@
 // claims, named by the socket's inode (CRIU's id for it at dump and
 // restore): dbus-checkpoint-<ino>.record, the frozen connection's record
 // with the bytes the client had not read, and dbus-checkpoint-<ino>.bus,
-// the path of the bus's socket.
+// the path of the bus's socket; dbus-checkpoint-<ino>.journal for a
+// stdout/stderr stream to the journal (journal_stream.hpp).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ using base::Status;
 
 std::string record_file_name(std::uint32_t socket_inode);
 std::string bus_file_name(std::uint32_t socket_inode);
+std::string journal_file_name(std::uint32_t socket_inode);
 
 // The images directory must be owned by root (or us) and not writable by
 // group or others: its files say which bus root connects to and what it

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint's CRIU plugin: CRIU calls it for every socket of a dumped
 // task whose peer is outside the dump, and again for each socket it
-// claimed when restoring.  The work is in socket_hooks.cpp; here is only
-// the registration and the boundary, where no C++ exception may pass into
-// CRIU.
+// claimed when restoring.  The work is in socket_hooks.cpp (bus
+// connections) and journal_stream.cpp (stdout/stderr and syslog sockets to
+// the journal); here is only the registration and the boundary, where no
+// C++ exception may pass into CRIU.
 #include <cerrno>
 #include <cstdint>
 #include <exception>
 #include <new>
 #include <string>
 
+#include "journal_stream.hpp"
 #include "plugin_log.hpp"
 #include "socket_hooks.hpp"
 
@@ -50,14 +52,22 @@ int guarded(const char *hook, Hook &&run) noexcept
 int dump_unix_socket(int fd, int id)
 {
   return guarded("dump", [&] {
-    return dump_bus_socket(fd, static_cast<std::uint32_t>(id), criu_get_image_dir());
+    const auto inode = static_cast<std::uint32_t>(id);
+    int claimed = dump_bus_socket(fd, inode, criu_get_image_dir());
+    if (claimed != -ENOTSUP)
+      return claimed;
+    return dump_journal_socket(fd, inode, criu_get_image_dir());
   });
 }
 
 int restore_unix_socket(int id)
 {
   return guarded("restore", [&] {
-    return restore_bus_socket(static_cast<std::uint32_t>(id), criu_get_image_dir());
+    const auto inode = static_cast<std::uint32_t>(id);
+    int restored = restore_bus_socket(inode, criu_get_image_dir());
+    if (restored != -ENOTSUP)
+      return restored;
+    return restore_journal_socket(inode, criu_get_image_dir());
   });
 }
 
