@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "image_files.hpp"
 
+#include "base/files.hpp"
+
 #include <cerrno>
+#include <limits>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,14 +53,8 @@ Status write_image_file(int dir_fd, const std::string &name, std::string_view by
                                 kImageFileMode));
   if (!file)
     return base::errno_error("create " + name + " in the images directory");
-  for (std::size_t written = 0; written < bytes.size();) {
-    ssize_t n = write(file.get(), bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return base::errno_error("write " + name);
-    written += static_cast<std::size_t>(n);
-  }
+  if (std::error_code error = base::write_all(file.get(), bytes))
+    return base::errno_error("write " + name, error.value());
   if (std::error_code closed = file.close())
     return base::failure(closed.value(), "write " + name + ": " + closed.message());
   return {};
@@ -70,18 +67,11 @@ Status read_image_file(int dir_fd, const std::string &name, std::string &bytes_o
   raw_bus::UniqueFd file(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!file)
     return base::errno_error("open " + name + " in the images directory");
-  bytes_out.clear();
-  char chunk[65536];
-  for (;;) {
-    ssize_t n = read(file.get(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return base::errno_error("read " + name);
-    if (n == 0)
-      return {};
-    bytes_out.append(chunk, static_cast<std::size_t>(n));
-  }
+  // No bound here: what is read is parsed (and bounded) as a record.
+  constexpr std::size_t kWholeFile = std::numeric_limits<std::size_t>::max() - 1;
+  if (std::error_code error = base::read_at_most(file.get(), kWholeFile, bytes_out))
+    return base::errno_error("read " + name, error.value());
+  return {};
 }
 
 } // namespace dbus_checkpoint::criu_plugin

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "journal_stream.hpp"
 
+#include "base/files.hpp"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -194,20 +196,11 @@ Status read_small_file(const std::string &path, std::string &text_out)
   raw_bus::UniqueFd file(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!file)
     return base::errno_error("open " + path);
-  text_out.clear();
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = read(file.get(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return base::errno_error("read " + path);
-    if (n == 0)
-      return {};
-    text_out.append(chunk, static_cast<std::size_t>(n));
-    if (text_out.size() > 65536)
-      return base::failure(EFBIG, path + " is too large for a stream record");
-  }
+  if (std::error_code error = base::read_at_most(file.get(), 65536, text_out))
+    return base::errno_error("read " + path, error.value());
+  if (text_out.size() > 65536)
+    return base::failure(EFBIG, path + " is too large for a stream record");
+  return {};
 }
 
 // What a restore says when journald does not answer at `what`.

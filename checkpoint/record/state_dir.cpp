@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "record/state_dir.hpp"
 
+#include "base/files.hpp"
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -22,8 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using base::UniqueFd;
 using base::UniqueDir;
-
-constexpr std::size_t kReadChunkBytes = 64 * 1024;
+using base::read_at_most;
+using base::write_all;
 
 std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
 
@@ -66,36 +68,6 @@ bool owned_by_user(uid_t owner, const std::string &user)
          found != nullptr && found->pw_uid == owner;
 }
 
-std::error_code write_all(int fd, std::string_view bytes) noexcept
-{
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return last_error();
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-// Reads to end of file, but stops once more than `limit` bytes are in.
-std::error_code read_at_most(int fd, std::size_t limit, std::string &bytes_out)
-{
-  std::string bytes;
-  while (bytes.size() <= limit) {
-    const std::size_t old_size = bytes.size();
-    bytes.resize(old_size + kReadChunkBytes);
-    const ssize_t n = ::read(fd, bytes.data() + old_size, kReadChunkBytes);
-    bytes.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    if (n == 0)
-      break;
-    if (n < 0 && errno != EINTR)
-      return last_error();
-  }
-  bytes_out = std::move(bytes);
-  return {};
-}
 
 // Removes a temporary file unless it was renamed into place.
 class TemporaryFile {
