@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/dump_checks.hpp"
 
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
+#include <linux/sockios.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -13,6 +17,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/child_process.hpp"
+#include "base/unique_fd.hpp"
 #include "cli/files.hpp"
 #include "criu-probe/criu_output.hpp"
 
@@ -135,7 +141,112 @@ Result<void> check_root_has_proc(const ProcessInfo &process, bool privileged, bo
                        "rtkit-daemon: --no-chroot)"};
 }
 
+// The inode of the network namespace a socket was created in (SIOCGSKNS on
+// our duplicate of the process's fd, pidfd_getfd(2)); nullopt where the
+// kernel cannot tell (then criu dump finds out itself).
+std::optional<ino_t> socket_network_namespace(int pidfd, int fd)
+{
+  base::UniqueFd socket(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0)));
+  if (!socket)
+    return std::nullopt;
+  base::UniqueFd network_namespace(::ioctl(socket.get(), SIOCGSKNS));
+  struct stat namespace_stat{};
+  if (!network_namespace || ::fstat(network_namespace.get(), &namespace_stat) != 0)
+    return std::nullopt;
+  return namespace_stat.st_ino;
+}
+
 } // namespace
+
+std::optional<std::string> mount_with_outside_master(const std::string &mountinfo_text)
+{
+  // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAG...] - TYPE SOURCE ..."
+  // (proc_pid_mountinfo(5)); the tags include shared:N and master:N.
+  struct Mount {
+    std::string mountpoint;
+    std::vector<std::string> tags;
+  };
+  std::vector<Mount> mounts;
+  std::vector<std::string> shared_groups;
+  std::istringstream lines(mountinfo_text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mountpoint, options, tag;
+    if (!(fields >> id >> parent >> device >> root >> mountpoint >> options))
+      continue;
+    Mount mount{mountpoint, {}};
+    while (fields >> tag && tag != "-") {
+      mount.tags.push_back(tag);
+      if (tag.starts_with("shared:"))
+        shared_groups.push_back(tag.substr(7));
+    }
+    mounts.push_back(std::move(mount));
+  }
+  for (const Mount &mount : mounts)
+    for (const std::string &tag : mount.tags)
+      if (tag.starts_with("master:") &&
+          std::find(shared_groups.begin(), shared_groups.end(), tag.substr(7)) == shared_groups.end())
+        return mount.mountpoint + " (" + tag + ")";
+  return std::nullopt;
+}
+
+Result<void> check_mounts_restorable(pid_t pid)
+{
+  if (shares_namespace(pid, "mnt"))
+    return {};  // CRIU dumps no mounts then
+  auto mountinfo = read_whole_file("/proc/" + std::to_string(pid) + "/mountinfo");
+  if (!mountinfo)
+    return {};  // gone or hidden: criu dump says why
+  const std::optional<std::string> slave = mount_with_outside_master(mountinfo.value());
+  if (!slave)
+    return {};
+  return Error{"", process_label(pid) +
+                       " runs in a mount namespace of its own whose mounts receive mount "
+                       "propagation from outside it, e.g. " + *slave +
+                       " (a unit sandboxed by systemd: ProtectSystem=, PrivateTmp=, "
+                       "PrivateDevices=, …): the CRIU in use cannot restore such a namespace "
+                       "(criu dump needs --external mnt[] --enable-external-masters "
+                       "--enable-external-sharing and an external file for its /dev/null; "
+                       "criu restore then fails: \"BUG at criu/mount.c:48\", or with "
+                       "--mntns-compat-mode \"Can't umount at ./sys: Device or resource busy\"); "
+                       "run the service without its mount sandbox to checkpoint it"};
+}
+
+Result<void> check_sockets_in_own_network_namespace(pid_t pid)
+{
+  const std::string proc = "/proc/" + std::to_string(pid);
+  struct stat own_namespace{};
+  if (::stat((proc + "/ns/net").c_str(), &own_namespace) != 0)
+    return {};  // gone or hidden: criu dump says why
+  base::UniqueFd pidfd(base::open_pidfd(pid));
+  if (!pidfd)
+    return {};
+  std::error_code error;
+  for (const auto &entry : fs::directory_iterator(proc + "/fd", error)) {
+    const std::string target = fs::read_symlink(entry.path(), error).string();
+    if (error || !target.starts_with("socket:"))
+      continue;
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception &) {
+      continue;
+    }
+    const std::optional<ino_t> socket_namespace = socket_network_namespace(pidfd.get(), fd);
+    if (!socket_namespace || *socket_namespace == own_namespace.st_ino)
+      continue;
+    return Error{"", process_label(pid) + " runs in network namespace net:[" +
+                         std::to_string(own_namespace.st_ino) + "], but its fd " + std::to_string(fd) +
+                         " (" + target + ") is a socket of another one, net:[" +
+                         std::to_string(*socket_namespace) +
+                         "] (a unit with PrivateNetwork=: systemd connected its stdout/stderr to "
+                         "the journal before moving it into a network namespace of its own): "
+                         "CRIU cannot dump a socket of a network namespace outside the dumped "
+                         "tree's (\"Unable to dump a socket from an external network namespace\"); "
+                         "run the service without PrivateNetwork= to checkpoint it"};
+  }
+  return {};
+}
 
 Result<void> check_session_leader_visible(pid_t pid)
 {
@@ -248,6 +359,10 @@ Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree, const Cri
     }
     if (auto session = check_session_leader_visible(process.id.pid); !session)
       return session;
+    if (auto sockets = check_sockets_in_own_network_namespace(process.id.pid); !sockets)
+      return sockets;
+    if (auto mounts = check_mounts_restorable(process.id.pid); !mounts)
+      return mounts;
     if (auto has_proc = check_root_has_proc(process, /*privileged=*/theirs.value().uids[1] == 0,
                                             abilities.cgroups_from_proc);
         !has_proc)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,29 @@ base::Result<std::vector<ResourceLimit>> parse_limits(const std::string &limits_
 // is outside of its pid namespace").
 base::Result<void> check_session_leader_visible(pid_t pid);
 
+// Refuses when a socket of `pid` belongs to a network namespace other than
+// the one `pid` runs in: criu dump collects the sockets of the dumped
+// tree's network namespaces only and fails on such a socket ("Unix socket
+// N not found"; "Unable to dump a socket from an external network
+// namespace").  A unit with PrivateNetwork= (accounts-daemon's) is one:
+// systemd connects its stdout/stderr to journald in the host's namespace,
+// then gives it a namespace of its own.
+base::Result<void> check_sockets_in_own_network_namespace(pid_t pid);
+
+// The first mount of /proc/PID/mountinfo text that is a slave of a peer
+// group none of the text's mounts is in ("/sys/fs/bpf (master:3)"): its
+// master is in another mount namespace.
+std::optional<std::string> mount_with_outside_master(const std::string &mountinfo_text);
+
+// Refuses when `pid` is in a mount namespace other than ours with a mount
+// whose master is outside it (systemd's sandboxing options give a unit
+// such a namespace): criu dump refuses it ("has unreachable sharing"), and
+// where options make the dump pass, criu restore (4.2.1) fails on it.
+base::Result<void> check_mounts_restorable(pid_t pid);
+
 // Refuses, naming the process and what to do, when
+// - a socket of it is of another network namespace (see above);
+// - its mount namespace is not ours and has mounts slave to ours (above);
 // - its session's leader is outside our pid namespace (see above);
 // - without CAP_SYS_RESOURCE (a container may not grant it):
 //   - an upstream CRIU could not read its rlimits: prlimit(2) on a process

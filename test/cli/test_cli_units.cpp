@@ -13,7 +13,9 @@
 #include <string>
 #include <functional>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -890,6 +892,124 @@ BOOST_AUTO_TEST_CASE(dump_checks_refuse_a_session_leader_outside_the_pid_namespa
   BOOST_REQUIRE(WIFEXITED(status));
   BOOST_TEST(WEXITSTATUS(status) == 0, "exit code " << WEXITSTATUS(status) << " (see the test)");
   BOOST_TEST(static_cast<bool>(check_session_leader_visible(getpid())) == (getsid(0) != 0));
+}
+
+// Forks a child that leads a session of its own, runs `prepare` (on false
+// it exits) and waits; returns its pid once `prepare` is done, -1 if it
+// failed.  stop_child() kills and reaps it.  (No Boost.Test here: used in
+// children of in_child too.)
+pid_t start_prepared_child(const std::function<bool()> &prepare)
+{
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0)
+    return -1;
+  const pid_t child = fork();
+  if (child == 0) {
+    close(pipe_fds[0]);
+    if (setsid() < 0 || !prepare() || write(pipe_fds[1], "r", 1) != 1)
+      _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  char ready = 0;
+  const bool started = child > 0 && read(pipe_fds[0], &ready, 1) == 1;
+  close(pipe_fds[0]);
+  if (child > 0 && !started)
+    waitpid(child, nullptr, 0);
+  return started ? child : -1;
+}
+
+void stop_child(pid_t child)
+{
+  if (child <= 0)
+    return;
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+}
+
+// A process in a network namespace of its own holding a socket made in
+// ours (accounts-daemon under PrivateNetwork=: its journal stream) is
+// refused before anything is frozen, naming the fd; criu dump would fail
+// on it.  The same process without that socket passes.
+BOOST_AUTO_TEST_CASE(dump_checks_refuse_a_socket_of_another_network_namespace)
+{
+  BOOST_TEST_REQUIRE(geteuid() == 0u, "needs root, to unshare a network namespace");
+  const auto sandboxed = [](bool keep_outer_socket) {
+    const pid_t child = start_prepared_child([&] {
+      int sockets[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM, 0, sockets) != 0)
+        return false;
+      if (!keep_outer_socket && (close(sockets[0]) != 0 || close(sockets[1]) != 0))
+        return false;
+      int inner[2];  // a socket of its own namespace: fine
+      return unshare(CLONE_NEWNET) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, inner) == 0;
+    });
+    const bool started = child > 0;
+    std::string said = started ? check_tree(child, kOurCriu) : "the child did not start";
+    const std::string direct = started ? [&] {
+      auto checked = check_sockets_in_own_network_namespace(child);
+      return checked ? std::string() : checked.error().message;
+    }() : said;
+    stop_child(child);
+    BOOST_TEST(said == direct);
+    return said;
+  };
+  const std::string refused = sandboxed(/*keep_outer_socket=*/true);
+  BOOST_TEST(refused.find(" is a socket of another one, net:[") != std::string::npos, refused);
+  BOOST_TEST(refused.find("CRIU cannot dump a socket of a network namespace outside") != std::string::npos,
+             refused);
+  BOOST_TEST(refused.find("without PrivateNetwork=") != std::string::npos, refused);
+  BOOST_TEST(sandboxed(/*keep_outer_socket=*/false) == "");
+  BOOST_TEST(static_cast<bool>(check_sockets_in_own_network_namespace(getpid())));
+}
+
+BOOST_AUTO_TEST_CASE(dump_checks_find_a_mount_slave_to_another_namespace)
+{
+  // accounts-daemon's (systemd's sandbox in a container), shortened.
+  const std::string sandboxed =
+      "172 128 254:0 /machine / ro,relatime shared:62 master:1 - ext4 /dev/vda rw\n"
+      "174 172 0:22 / /sys ro,nosuid,nodev,noexec,relatime shared:79 master:3 - sysfs sysfs rw\n"
+      "213 172 0:55 / /dev ro,nosuid,noexec shared:106 - tmpfs tmpfs rw,size=4096k\n"
+      "202 194 0:44 /systemd/propagate/a.service /run/systemd/incoming ro master:6 - tmpfs tmpfs rw\n";
+  BOOST_TEST(mount_with_outside_master(sandboxed).value_or("none") == "/ (master:1)");
+  const std::string internal =
+      "10 1 0:22 / / rw shared:1 - ext4 /dev/vda rw\n"
+      "11 10 0:23 / /a rw shared:2 - tmpfs tmpfs rw\n"
+      "12 10 0:23 / /b rw master:2 - tmpfs tmpfs rw\n"
+      "13 10 0:24 / /c rw - tmpfs tmpfs rw\n";
+  BOOST_TEST(!mount_with_outside_master(internal), "a slave of a group in the same namespace");
+  BOOST_TEST(!mount_with_outside_master(""));
+  BOOST_TEST(static_cast<bool>(check_mounts_restorable(getpid())), "our own mount namespace");
+}
+
+// A process in a mount namespace of its own, with a mount slave to a peer
+// group of another namespace, is refused before anything is frozen.  The
+// test makes both namespaces: a child with a shared tmpfs of its own, and
+// its child, in a namespace of its own where that tmpfs is a slave.
+BOOST_AUTO_TEST_CASE(dump_checks_refuse_a_mount_namespace_slave_to_another)
+{
+  BOOST_TEST_REQUIRE(geteuid() == 0u, "needs root, to unshare mount namespaces");
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / ("dcp-mounts-" + std::to_string(getpid()));
+  std::filesystem::create_directories(directory);
+  const std::string said = in_child([&] {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", directory.c_str(), "tmpfs", 0, nullptr) != 0 ||
+        mount(nullptr, directory.c_str(), nullptr, MS_SHARED, nullptr) != 0)
+      return std::string("could not make a shared tmpfs");
+    const pid_t sandboxed = start_prepared_child([&] {
+      return unshare(CLONE_NEWNS) == 0 && mount(nullptr, directory.c_str(), nullptr, MS_SLAVE, nullptr) == 0;
+    });
+    std::string refused = sandboxed > 0 ? check_tree(sandboxed, kOurCriu) : "the sandboxed child did not start";
+    stop_child(sandboxed);
+    return refused;
+  });
+  std::filesystem::remove(directory);
+  BOOST_TEST(said.find("runs in a mount namespace of its own whose mounts receive mount propagation "
+                       "from outside it, e.g. " + directory.string() + " (master:") != std::string::npos,
+             said);
+  BOOST_TEST(said.find("run the service without its mount sandbox") != std::string::npos, said);
 }
 
 // What restore checks instead of sleeping after criu: will a pending signal
