@@ -102,7 +102,6 @@ class ServiceRoundTrip {
   void reconnect_admin();      // after the bus was restarted
   std::string summary() const; // the figures, one line
 
-  const SystemService &service() const { return service_; }
   const RoundTripFigures &figures() const { return figures_; }
 
   std::string unique_name;
