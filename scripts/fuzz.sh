@@ -14,7 +14,9 @@
 # Options: --runs N, --fuzz-dir DIR (the built targets, default
 # build/fuzz/test/fuzz), --work-dir DIR (corpora, logs and crashing inputs,
 # default build/fuzz-runs), --dbus-daemon PATH (the daemon fuzz_import
-# starts; default the main build's).  Build first (./scripts/build.sh).
+# starts; default the fuzz tree's, built with ASan + UBSan: a sanitizer
+# report or a leak of the daemon fails fuzz_import).  Build first
+# (./scripts/build.sh).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${DCP_BUILD_DIR:-$top/build}
@@ -23,7 +25,7 @@ work=$build/fuzz-runs
 runs=1000000 seconds= only=
 targets=(fuzz_record_decode fuzz_record_abi fuzz_state_dir fuzz_plugin_record fuzz_manifest fuzz_stop_record
          fuzz_import)
-daemon=$build/daemon/meson/bus/dbus-daemon
+daemon=$build/fuzz/daemon/meson/bus/dbus-daemon
 
 usage() { sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -57,7 +59,7 @@ run_one() {
   mkdir -p "$work/corpus/$t"
   # Inputs that once failed, kept so they never fail again.
   [ -d "$top/test/fuzz/regressions/$t" ] && corpora+=("$top/test/fuzz/regressions/$t")
-  # The daemon is not instrumented, so fuzz_import sees no coverage of its
+  # The daemon is another process, so fuzz_import sees no coverage of its
   # own: it also replays what fuzz_record_abi found in the same parser.
   [ "$t" = fuzz_import ] && [ -d "$work/corpus/fuzz_record_abi" ] && corpora+=("$work/corpus/fuzz_record_abi")
   # -timeout: an input slower than 25 s is a hang (it is ms, not s, here;

@@ -2,9 +2,11 @@
 // org.freedesktop.DBus.Checkpoint.Import on our running daemon: each input
 // is sent as the record; the bus must answer every call (a reply or an
 // error), and a record it adopts is discarded again so the next input
-// starts from the same bus.  The daemon is the main build's
-// ($DCP_FUZZ_DBUS_DAEMON), not instrumented: a crash or a hang of it shows
-// as a call that gets no answer, which aborts the run with the input.
+// starts from the same bus.  The daemon ($DCP_FUZZ_DBUS_DAEMON) is the fuzz
+// tree's, built with ASan + UBSan: a sanitizer report aborts it, and a crash
+// or a hang shows as a call that gets no answer, which aborts the run with
+// the input.  At the end the daemon is stopped and must exit 0: what it
+// leaked (LeakSanitizer) fails the run.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -32,9 +34,15 @@ struct Daemon {
   ~Daemon()
   {
     sd_bus_flush_close_unref(bus);
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
+    if (pid <= 0)
+      return;
+    kill(pid, SIGTERM);
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::fprintf(stderr, "fuzz_import: the daemon (pid %d) did not exit 0 after SIGTERM "
+                           "(status 0x%x): its sanitizer or leak report is above\n",
+                   static_cast<int>(pid), static_cast<unsigned>(status));
+      std::_Exit(1);
     }
   }
 };
