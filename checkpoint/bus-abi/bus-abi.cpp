@@ -229,6 +229,7 @@ dcp_record_new (const char *checkpoint_id, const char *unique_name)
       record->proto.set_format_version (rec::kFormatVersion);
       record->proto.set_checkpoint_id (checkpoint_id);
       record->proto.set_unique_name (unique_name);
+      record->proto.set_boot_id (rec::current_boot_id ());
       return record.release ();
     }
   catch (...)
@@ -334,6 +335,15 @@ dcp_record_set_reattach_secret (DcpRecord *record, const char *secret)
     record->proto.set_reattach_secret (secret);
     return 0;
   });
+}
+
+extern "C" int
+dcp_record_set_keep_across_reboot (DcpRecord *record, int keep)
+{
+  if (record == nullptr)
+    return -EINVAL;
+  record->proto.set_keep_across_reboot (keep != 0);
+  return 0;
 }
 
 extern "C" int
@@ -456,6 +466,21 @@ extern "C" const char *
 dcp_record_get_reattach_secret (const DcpRecord *record)
 {
   return record != nullptr ? record->proto.reattach_secret ().c_str () : nullptr;
+}
+
+extern "C" int
+dcp_record_get_keep_across_reboot (const DcpRecord *record)
+{
+  return record != nullptr && record->proto.keep_across_reboot ();
+}
+
+extern "C" int
+dcp_record_is_restored_at_start_up (const DcpRecord *record)
+{
+  if (record == nullptr)
+    return 0;
+  // restored if it cannot be told (no memory), as before records had boot ids
+  return guarded ([&] { return rec::restored_at_start_up (record->proto) ? 1 : 0; }) != 0;
 }
 
 extern "C" size_t
@@ -633,6 +658,14 @@ dcp_state_remove (const char *dir, const char *checkpoint_id)
   if (dir == nullptr || *dir == '\0' || checkpoint_id == nullptr)
     return -EINVAL;
   return guarded ([&] { return negative_errno (rec::remove_record (dir, checkpoint_id)); });
+}
+
+extern "C" int
+dcp_state_set_aside (const char *dir, const char *checkpoint_id)
+{
+  if (dir == nullptr || *dir == '\0' || checkpoint_id == nullptr)
+    return -EINVAL;
+  return guarded ([&] { return negative_errno (rec::set_record_aside (dir, checkpoint_id)); });
 }
 
 extern "C" int

@@ -168,6 +168,21 @@ Result<void> CheckpointBus::discard(const std::string &checkpoint_id)
   return {};
 }
 
+Result<void> CheckpointBus::keep_across_reboot(const std::string &checkpoint_id, bool keep)
+{
+  SdBusError error;
+  sd_bus_message *reply = nullptr;
+  int r = sd_bus_call_method(bus_.get(), kBusName, kBusPath, kCheckpointInterface,
+                             "KeepAcrossReboot", error.get(), &reply, "sb",
+                             checkpoint_id.c_str(), static_cast<int>(keep));
+  SdBusMessage owned(reply);
+  if (r >= 0)
+    return {};
+  if (error.is_set() && !error.name().empty())
+    return base::bus_error(error.name(), error.message());
+  return errno_error("KeepAcrossReboot", -r);
+}
+
 Result<std::vector<std::uint8_t>> CheckpointBus::export_record(const std::string &checkpoint_id)
 {
   auto reply = call_bus(kCheckpointInterface, "Export", checkpoint_id.c_str());

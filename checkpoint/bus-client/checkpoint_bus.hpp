@@ -51,6 +51,9 @@ class CheckpointBus {
   base::Result<std::string> freeze(const std::string &name);  // → checkpoint id
   base::Result<void> thaw(const std::string &checkpoint_id);
   base::Result<void> discard(const std::string &checkpoint_id);
+  // KeepAcrossReboot: whether the bus restores the record at start-up also
+  // in another boot.
+  base::Result<void> keep_across_reboot(const std::string &checkpoint_id, bool keep);
   base::Result<std::vector<std::uint8_t>> export_record(const std::string &checkpoint_id);
   base::Result<std::vector<FrozenConnection>> list_frozen();
 

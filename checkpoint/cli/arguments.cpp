@@ -37,6 +37,13 @@ constexpr std::array kOptions = {
     OptionSpec{OptionId::Pid, "pid", 0, "PID", only(Subcommand::Checkpoint),
                "checkpoint PID instead of NAME's owner",
                "checkpoint the process PID instead of NAME's owner"},
+    OptionSpec{OptionId::KeepAcrossReboot, "keep-across-reboot", 0, nullptr,
+               only(Subcommand::Checkpoint), "the bus holds the connections also after a reboot",
+               "ask each bus to keep the connections' records across a reboot\n"
+               "(KeepAcrossReboot): its next start restores them, frozen, so\n"
+               "they hold their names until restore. Without it a record of\n"
+               "another boot is set aside at start-up. Implied for a systemd\n"
+               "service whose drop-in outlives a reboot (DIR not under /run)."},
     OptionSpec{OptionId::ImagesDir, "images-dir", 'D', "DIR", kRunsCriu,
                "the checkpoint's directory",
                "the checkpoint's directory: checkpoint puts the images\n"
@@ -68,7 +75,7 @@ constexpr const char *kCriuVersionNote =
 
 constexpr std::array kSubcommands = {
     SubcommandSpec{Subcommand::Checkpoint, "checkpoint", "NAME",
-                   "Usage: dbus-checkpoint checkpoint NAME|--pid PID -D DIR\n"
+                   "Usage: dbus-checkpoint checkpoint [--keep-across-reboot] NAME|--pid PID -D DIR\n"
                    "\n"
                    "Checkpoint a service with CRIU, keeping its bus connection for the restore.\n"
                    "The process is the owner of NAME (GetConnectionUnixProcessID), or PID; with\n"
@@ -91,7 +98,13 @@ constexpr std::array kSubcommands = {
                    "/run/systemd/system when DIR is under /run, else /etc/systemd/system, so\n"
                    "that the checkpoint survives a reboot) makes the dump's SIGKILL a clean stop\n"
                    "(not failed, not restarted) and ExecStart= this restore; systemd starting\n"
-                   "the unit (systemctl start, or at boot) restores it.\n"},
+                   "the unit (systemctl start, or at boot) restores it.\n"
+                   "\n"
+                   "A bus sets aside (renames <id>.other-boot) the records of another boot when\n"
+                   "it starts, so that a stale checkpoint does not hold names forever: a\n"
+                   "checkpoint to restore after a reboot asks each bus to keep its connections'\n"
+                   "records (--keep-across-reboot; implied for a systemd service whose drop-in\n"
+                   "is in /etc). Their names are then held, frozen, from the bus's start.\n"},
     SubcommandSpec{Subcommand::Restore, "restore", nullptr,
                    "Usage: dbus-checkpoint restore -D DIR\n"
                    "\n"
@@ -333,6 +346,7 @@ class Parser {
     case OptionId::Address: invocation_.bus.address = value; break;
     case OptionId::Json: invocation_.json = true; break;
     case OptionId::InPlace: invocation_.in_place = true; break;
+    case OptionId::KeepAcrossReboot: invocation_.keep_across_reboot = true; break;
     case OptionId::Pid: pid_text_ = value; break;
     case OptionId::ImagesDir: invocation_.images_dir = value; break;
     case OptionId::Output: invocation_.output_path = value; break;

@@ -28,7 +28,8 @@ constexpr SubcommandSet only(Subcommand subcommand)
 inline constexpr SubcommandSet kEverySubcommand = ~0u;  // the common options
 
 enum class OptionId {
-  System, Address, Json, InPlace, Pid, ImagesDir, Output, Criu, PluginDir, CriuTimeout, Help,
+  System, Address, Json, InPlace, KeepAcrossReboot, Pid, ImagesDir, Output, Criu, PluginDir,
+  CriuTimeout, Help,
   Version
 };
 
@@ -60,6 +61,7 @@ struct Invocation {
   bus_client::BusAddress bus;
   bool json = false;
   bool in_place = false;     // freeze --in-place
+  bool keep_across_reboot = false;  // checkpoint --keep-across-reboot
   std::string target;        // checkpoint, freeze: NAME; thaw, discard, export: ID
   std::string output_path;   // export -o FILE
   pid_t pid = 0;             // checkpoint --pid PID (0: not given)

@@ -315,6 +315,37 @@ Result<std::optional<UnitTakeover>> take_over_service_unit(const Invocation &inv
   return std::optional<UnitTakeover>(taken.value());
 }
 
+// A checkpoint restored after a reboot needs its records restored at the
+// bus's start in the next boot (its names held meanwhile): asked for with
+// --keep-across-reboot, implied by a unit's start that outlives a reboot
+// (its drop-in is not under /run).  Otherwise the bus sets them aside.
+Result<void> keep_across_reboot_if_asked(const Invocation &invocation,
+                                         const std::optional<UnitTakeover> &takeover,
+                                         std::vector<TreeBus> &buses, const Output &output)
+{
+  const bool unit_outlives_reboot =
+      takeover && !takeover->drop_in.string().starts_with("/run/");
+  if (!invocation.keep_across_reboot && !unit_outlives_reboot)
+    return {};
+  std::size_t kept = 0;
+  for (TreeBus &tree_bus : buses)
+    for (const ManifestConnection &connection : tree_bus.connections) {
+      auto done = tree_bus.bus.keep_across_reboot(connection.id, true);
+      if (done) {
+        ++kept;
+      } else if (done.error().name == "org.freedesktop.DBus.Error.NotSupported") {
+        // a bus without records: restore Imports the images' record
+        output.report << "note: " << done.error().message << "\n";
+      } else {
+        return Error{done.error().name, "cannot keep " + connection.unique_name +
+                                            " across a reboot: " + done.error().message};
+      }
+    }
+  output.report << "kept across a reboot: " << count_connections(kept)
+                << " (the bus restores them, frozen, when it starts)\n";
+  return {};
+}
+
 void print_takeover(const Output &output, const UnitTakeover &takeover,
                     const CheckpointManifest &manifest, const fs::path &dir)
 {
@@ -397,6 +428,13 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
     notes.push_back(unit_note);
   if (!takeover)
     return fail(thaw_after_failure(buses, root, takeover.error()));
+  if (auto kept = keep_across_reboot_if_asked(invocation, takeover.value(), buses, output); !kept) {
+    Error error = kept.error();
+    if (takeover.value())
+      if (auto given_back = give_back_unit(*takeover.value(), true); !given_back)
+        error.message += "\n" + given_back.error().message;
+    return fail(thaw_after_failure(buses, root, error));
+  }
 
   manifest.criu_options = criu_options_for(tree.value());
   std::vector<std::string> dump_arguments{"-t", std::to_string(root)};

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "bus_socket.hpp"
 
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -101,11 +106,37 @@ bool is_bus_socket(const std::string &path, const std::vector<std::string> &know
   return false;
 }
 
-Status peer_socket_inode(std::uint32_t inode, std::uint32_t &peer_inode_out)
+namespace {
+
+// A NETLINK_SOCK_DIAG socket in the network namespace `fd` was made in:
+// this thread enters it for the socket(2) call only.
+Status sock_diag_socket_for(int fd, raw_bus::UniqueFd &diag_out)
 {
-  raw_bus::UniqueFd diag(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
-  if (!diag)
-    return base::errno_error("socket(NETLINK_SOCK_DIAG)");
+  const auto open_diag = [&] {
+    diag_out = raw_bus::UniqueFd(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+    return diag_out ? Status{} : base::errno_error("socket(NETLINK_SOCK_DIAG)");
+  };
+  raw_bus::UniqueFd theirs(ioctl(fd, SIOCGSKNS));
+  raw_bus::UniqueFd ours(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  struct stat their_status{}, our_status{};
+  if (!theirs || !ours || fstat(theirs.get(), &their_status) < 0 || fstat(ours.get(), &our_status) < 0 ||
+      their_status.st_ino == our_status.st_ino)
+    return open_diag();  // ours (or the kernel cannot tell: then ours too)
+  if (setns(theirs.get(), CLONE_NEWNET) < 0)
+    return base::errno_error("enter the network namespace of socket fd " + std::to_string(fd));
+  Status opened = open_diag();
+  if (setns(ours.get(), CLONE_NEWNET) < 0)
+    std::abort();  // criu would go on in the wrong namespace: nothing sane is left to do
+  return opened;
+}
+
+} // namespace
+
+Status peer_socket_inode(int fd, std::uint32_t inode, std::uint32_t &peer_inode_out)
+{
+  raw_bus::UniqueFd diag;
+  if (Status s = sock_diag_socket_for(fd, diag); !s)
+    return s;
   struct {
     struct nlmsghdr header;
     struct unix_diag_req request;

@@ -39,8 +39,11 @@ std::vector<std::string> bus_sockets_of_processes(const std::vector<pid_t> &pids
 // path names one of `known`: the same string or the same socket file.
 bool is_bus_socket(const std::string &path, const std::vector<std::string> &known);
 
-// The inode of the other end of the unix socket with this inode (the bus's
-// end of a client's socket), from the kernel's sock_diag.
-Status peer_socket_inode(std::uint32_t inode, std::uint32_t &peer_inode_out);
+// The inode of the other end of the unix socket `fd` (whose inode is
+// `inode`: the bus's end of a client's socket), from the kernel's
+// sock_diag in the network namespace the socket was made in (sock_diag
+// lists its own namespace's sockets only: criu dumps a sandboxed service
+// from inside its namespace, and its journal streams are of the host's).
+Status peer_socket_inode(int fd, std::uint32_t inode, std::uint32_t &peer_inode_out);
 
 } // namespace dbus_checkpoint::criu_plugin

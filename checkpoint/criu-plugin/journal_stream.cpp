@@ -305,7 +305,7 @@ Status save_journal_stream(int fd, std::uint32_t socket_inode, int images_dir,
   if (fstat(fd, &socket_status) < 0)
     return base::errno_error("stat the " + stream_name(socket_inode));
   std::uint32_t journald_end = 0;
-  if (Status s = peer_socket_inode(socket_inode, journald_end); !s)
+  if (Status s = peer_socket_inode(fd, socket_inode, journald_end); !s)
     return s;
   const std::string state_file = journal_stream_file(paths, socket_status.st_dev, journald_end);
   std::string text;

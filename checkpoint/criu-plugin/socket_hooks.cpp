@@ -47,7 +47,7 @@ Status frozen_on_bus(const std::string &bus_path, bus_client::SdBus &bus_out,
 Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bus_path, int images_dir)
 {
   std::uint32_t bus_end = 0;
-  if (Status s = peer_socket_inode(socket_inode, bus_end); !s)
+  if (Status s = peer_socket_inode(fd, socket_inode, bus_end); !s)
     return s;
   bus_client::SdBus bus;
   std::vector<bus_client::FrozenConnection> frozen;

@@ -31,18 +31,17 @@ std::optional<Version> parse_version(const std::string &output)
 
 std::vector<std::string> parse_patch_features(const std::string &output)
 {
+  std::vector<std::string> features;
   std::istringstream lines(output);
   for (std::string line; std::getline(lines, line);) {
     std::istringstream words(line);
     std::string key, whose;
     if (!(words >> key >> whose) || key != "Patches:" || whose != "dbus-checkpoint")
       continue;
-    std::vector<std::string> features;
     for (std::string feature; words >> feature;)
       features.push_back(feature);
-    return features;
   }
-  return {};
+  return features;
 }
 
 std::string why_too_old(const Version &version)

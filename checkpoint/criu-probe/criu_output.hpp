@@ -30,8 +30,9 @@ inline constexpr Version kMinimumVersion{4, 2, 0};
 std::optional<Version> parse_version(const std::string &output);
 
 // What our criu-patches/ changed in this CRIU: the words after
-// "Patches: dbus-checkpoint" in `criu --version`'s output (patch 0004); none
-// for a CRIU without our patches.
+// "Patches: dbus-checkpoint" in `criu --version`'s output (patch 0004; a
+// later patch may add a line of its own), in order; none for a CRIU without
+// our patches.
 std::vector<std::string> parse_patch_features(const std::string &output);
 
 // Patch 0002: criu dump reads a task's rlimits from /proc/PID/limits when
@@ -41,6 +42,10 @@ inline constexpr const char *kRlimitsFromProc = "rlimits-from-proc";
 // namespace from /proc/PID/cgroup, not through the parasite (which needs a
 // /proc inside the task's root: a chrooted daemon has none).
 inline constexpr const char *kCgroupsFromProc = "cgroups-from-proc";
+// Patch 0007: criu dump offers a unix socket of a network namespace outside
+// the dumped tree's (a unit's journal stream under PrivateNetwork=) to the
+// plugins instead of failing on it.
+inline constexpr const char *kUnixSocketsOfOtherNetns = "unix-sockets-of-other-netns";
 
 // Why a CRIU of this version is not good enough, or "" when it is.
 std::string why_too_old(const Version &version);

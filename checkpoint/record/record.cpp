@@ -2,11 +2,14 @@
 #include "record/record.hpp"
 
 #include <cerrno>
+#include <fcntl.h>
 #include <mutex>
 #include <new>
 
 #include <google/protobuf/stubs/logging.h>
 
+#include "base/files.hpp"
+#include "base/unique_fd.hpp"
 #include "record/validate.hpp"
 
 namespace dbus_checkpoint::record {
@@ -63,6 +66,25 @@ base::Result<FrozenConnection> decode(std::string_view bytes) noexcept
   } catch (const std::bad_alloc &) {
     return base::failure(ENOMEM, {});
   }
+}
+
+std::string current_boot_id()
+{
+  base::UniqueFd file(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+  std::string boot_id;
+  if (!file || base::read_at_most(file.get(), 64, boot_id))
+    return {};
+  if (!boot_id.empty() && boot_id.back() == '\n')
+    boot_id.pop_back();
+  return check_boot_id(boot_id) ? boot_id : std::string();
+}
+
+bool restored_at_start_up(const FrozenConnection &record)
+{
+  if (record.keep_across_reboot() || record.boot_id().empty())
+    return true;
+  const std::string now = current_boot_id();
+  return now.empty() || now == record.boot_id();
 }
 
 } // namespace dbus_checkpoint::record

@@ -27,4 +27,11 @@ base::Result<std::string> encode(const FrozenConnection &record) noexcept;
 // wrong; out of memory is ENOMEM (fatal, no message).
 base::Result<FrozenConnection> decode(std::string_view bytes) noexcept;
 
+// This boot's /proc/sys/kernel/random/boot_id, or "" if it cannot be read.
+std::string current_boot_id();
+
+// Whether start-up restores `record`: frozen in this boot (or it does not
+// say), or kept across a reboot on request.
+bool restored_at_start_up(const FrozenConnection &record);
+
 } // namespace dbus_checkpoint::record

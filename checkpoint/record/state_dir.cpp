@@ -267,6 +267,25 @@ base::Status remove_record(const std::string &dir, std::string_view checkpoint_i
   }
 }
 
+base::Status set_record_aside(const std::string &dir, std::string_view checkpoint_id) noexcept
+{
+  try {
+    if (!is_valid_checkpoint_id(checkpoint_id))
+      return base::failure(EINVAL, "not a checkpoint id");
+    UniqueFd dir_fd = open_directory(directory_path(dir));
+    if (!dir_fd)
+      return base::status_of(last_error());
+    const std::string aside = std::string(checkpoint_id) + ".other-boot";
+    if (::renameat(dir_fd.get(), record_file_name(checkpoint_id).c_str(), dir_fd.get(),
+                   aside.c_str()) < 0 ||
+        ::fsync(dir_fd.get()) < 0)
+      return base::status_of(last_error());
+    return {};
+  } catch (const std::bad_alloc &) {
+    return base::failure(ENOMEM, {});
+  }
+}
+
 base::Status load_all_records(const std::string &dir, const LoadVisitor &visit) noexcept
 {
   try {

@@ -35,6 +35,9 @@ base::Status save_record(const std::string &dir, const FrozenConnection &record)
 // that is names, credentials and messages of their choosing.
 std::string unsafe_state_dir_problem(const std::string &dir, const std::string &bus_user);
 
+// Renames DIR/<id>.record to DIR/<id>.other-boot: kept, no longer loaded.
+base::Status set_record_aside(const std::string &dir, std::string_view checkpoint_id) noexcept;
+
 // Removes DIR/<id>.record; a missing file or directory is not an error.
 base::Status remove_record(const std::string &dir, std::string_view checkpoint_id) noexcept;
 

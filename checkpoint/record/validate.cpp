@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "record/validate.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
@@ -223,7 +224,9 @@ Status validate(const FrozenConnection &record)
     return problem;
   if (auto problem = check_frozen_since(record.frozen_since_usec()); !problem)
     return problem;
-  return check_reattach_secret(record.reattach_secret());
+  if (auto problem = check_reattach_secret(record.reattach_secret()); !problem)
+    return problem;
+  return check_boot_id(record.boot_id());
 }
 
 Status check_record_size(std::size_t n_bytes)
@@ -351,6 +354,18 @@ Status check_reattach_secret(std::string_view secret)
     return {};
   return invalid("reattach_secret is not " + std::to_string(kCheckpointIdLength) +
          " lowercase hex digits");
+}
+
+Status check_boot_id(std::string_view boot_id)
+{
+  // a UUID as the kernel writes it, or empty (not known)
+  const bool is_uuid = boot_id.size() == 36 &&
+                       std::all_of(boot_id.begin(), boot_id.end(), [](char c) {
+                         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-';
+                       });
+  if (boot_id.empty() || is_uuid)
+    return {};
+  return invalid("boot_id " + quoted_value(boot_id) + " is not a boot id");
 }
 
 Status check_checkpoint_id(std::string_view id)

@@ -65,6 +65,7 @@ base::Status check_queued_message(const v1::QueuedMessage &message, std::size_t 
 base::Status check_stream_bytes(std::string_view field, std::string_view bytes);
 base::Status check_frozen_since(std::int64_t usec);
 base::Status check_reattach_secret(std::string_view secret);
+base::Status check_boot_id(std::string_view boot_id);
 
 // The parse budget: counts the entries of each repeated field in the wire
 // bytes of a FrozenConnection (and the gids of its credentials) without

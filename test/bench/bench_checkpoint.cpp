@@ -11,7 +11,10 @@
 //   - load (issue 12): 1,000 callers of a frozen name at once, and an
 //     unprivileged flood of NO_REPLY calls to it (with and without fds):
 //     every caller answered, the daemon's RSS before and after, and how
-//     long the bus takes meanwhile to answer someone else.
+//     long the bus takes meanwhile to answer someone else;
+//   - a big record (issue 12, finding 5): a frozen connection's queue grows
+//     to 48 MiB, and its record is rebuilt, written and fsynced on the
+//     bus's main loop: another peer's GetId, timed every 5 ms meanwhile.
 // The frozen service is a BenchPeer: a thread of this process, so that its
 // receive times are on this process's clock.
 #include <unistd.h>
@@ -394,6 +397,49 @@ void measure_flood(Report &report, const BenchOptions &options, bool with_fd)
   report.add({"flood", "NotSupported answers", subject, "count", not_supported});
 }
 
+// A frozen connection whose queue holds `megabytes` signals of 1 MiB: its
+// record is rewritten (after 100 ms + 1 ms per 16 KiB queued) on the main
+// loop while another peer's GetId is timed every 5 ms, for `window`.
+void measure_big_record(Report &report, const BenchOptions &options)
+{
+  constexpr unsigned kMegabytes = 48;
+  constexpr auto kWindow = 6s;
+  Samples median, slowest;
+  const std::vector<std::uint8_t> payload(1u << 20, 0x5a);
+  for (unsigned run = 1; run <= options.runs; run++) {
+    progress("big record: run " + std::to_string(run) + "/" + std::to_string(options.runs));
+    BenchBus bus(Daemon::Ours, kManyConnections);
+    test::SdBus admin = test::open_system_bus();
+    test::SdBus other = test::open_system_bus();
+    std::vector<test::SdBus> listener = connect_ping_listeners(1);
+    const char *unique = nullptr;
+    sd_bus_get_unique_name(listener.front().get(), &unique);
+    const std::string id = freeze(admin.get(), unique);
+    for (unsigned i = 0; i < kMegabytes; i++) {
+      sd_bus_message *raw = nullptr;
+      if (sd_bus_message_new_signal(admin.get(), &raw, kBenchPath, kBenchInterface, kPingSignal) < 0)
+        throw std::runtime_error("cannot make a Ping");
+      test::SdBusMessage ping(raw);
+      if (sd_bus_message_append_array(ping.get(), 'y', payload.data(), payload.size()) < 0 ||
+          sd_bus_send(admin.get(), ping.get(), nullptr) < 0)
+        throw std::runtime_error("cannot emit a 1 MiB Ping");
+    }
+    bus_round_trip(admin.get());
+    Samples during;
+    const auto until = Clock::now() + kWindow;
+    while (Clock::now() < until) {
+      during.add(round_trip_ms(other.get()));
+      std::this_thread::sleep_for(5ms);
+    }
+    median.add(during.median());
+    slowest.add(during.max());
+    thaw(admin.get(), id);
+  }
+  const std::string subject = std::to_string(kMegabytes) + " MiB queued";
+  report.add({"record", "another peer's GetId, median", subject, "ms", median});
+  report.add({"record", "another peer's GetId, slowest (the rewrite)", subject, "ms", slowest});
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -408,10 +454,13 @@ int main(int argc, char **argv)
     measure_many_callers(report, options);
     measure_flood(report, options, /*with_fd=*/false);
     measure_flood(report, options, /*with_fd=*/true);
+    measure_big_record(report, options);
     report.print_table("Freeze / Thaw latencies (our daemon, private system bus)", "latency");
     report.print_table("Daemon memory per frozen connection", "memory");
     report.print_table("Many callers of a frozen name (issue 12)", "load");
     report.print_table("An unprivileged (nobody) flood of NO_REPLY calls to a frozen name (issue 12)",
                        "flood");
+    report.print_table("A big record rewritten on the bus's main loop (issue 12, finding 5)",
+                       "record");
   });
 }

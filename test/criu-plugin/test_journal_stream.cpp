@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -141,6 +142,20 @@ ServiceStream open_service_stream(FakeJournald &journald, const std::string &hea
 }
 
 const std::string kAvahiHeader = "avahi-daemon\navahi-daemon.service\n6\n1\n0\n0\n0\n";
+
+// This thread in a new network namespace (as criu is when dbus-checkpoint
+// runs it in a sandboxed service's), back in its own at the end.  Root only.
+struct InNewNetworkNamespace {
+  UniqueFd own = UniqueFd(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+
+  InNewNetworkNamespace()
+  {
+    BOOST_REQUIRE(own);
+    BOOST_REQUIRE_MESSAGE(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): " << std::strerror(errno)
+                                                                                << " (the test runs as root)");
+  }
+  ~InNewNetworkNamespace() { BOOST_CHECK(setns(own.get(), CLONE_NEWNET) == 0); }
+};
 
 } // namespace
 
@@ -302,4 +317,33 @@ BOOST_AUTO_TEST_CASE(a_syslog_datagram_socket_is_reconnected)
   BOOST_REQUIRE(dbus_checkpoint::criu_plugin::write_image_file(journald.images.get(), journal_file_name(inode),
                                                                "DATAGRAM=/run/dbus/system_bus_socket\n"));
   BOOST_TEST(restore_journal_socket(inode, journald.images.get(), journald.paths) == -EPERM);
+}
+
+// systemd opens a service's stream, then moves the service into a network
+// namespace of its own (PrivateNetwork=); criu dumps it from inside that
+// namespace, where sock_diag does not list the stream: journald's end is
+// still found, by sock_diag in the stream's own namespace.
+BOOST_AUTO_TEST_CASE(a_stream_of_another_network_namespace_is_saved_and_reopened)
+{
+  FakeJournald journald;
+  const std::string header = "accounts-daemon\naccounts-daemon.service\n6\n1\n0\n0\n0\n";
+  ServiceStream stream = open_service_stream(journald, header);
+  journald.write_stream_file(stream.journald_end.get(),
+                             "PRIORITY=6\nLEVEL_PREFIX=1\nFORWARD_TO_SYSLOG=0\nFORWARD_TO_KMSG=0\n"
+                             "FORWARD_TO_CONSOLE=0\nIDENTIFIER=accounts-daemon\nUNIT=accounts-daemon.service\n");
+  const std::uint32_t inode = inode_of(stream.service_end.get());
+  {
+    InNewNetworkNamespace sandbox;
+    BOOST_REQUIRE_EQUAL(dump_journal_socket(stream.service_end.get(), inode, journald.images.get(), journald.paths),
+                        0);
+    stream.service_end.reset();
+    // restored in the sandbox too: a path socket connects across namespaces
+    int restored = restore_journal_socket(inode, journald.images.get(), journald.paths);
+    BOOST_REQUIRE_GE(restored, 0);
+    UniqueFd restored_end(restored);
+    UniqueFd new_journald_end = journald.accept_stream();
+    BOOST_TEST(read_lines(new_journald_end.get(), 7) ==
+                   (std::vector<std::string>{"accounts-daemon", "accounts-daemon.service", "6", "1", "0", "0", "0"}),
+               boost::test_tools::per_element());
+  }
 }

@@ -27,7 +27,7 @@ BOOST_AUTO_TEST_CASE(versions)
   BOOST_TEST(!parse_version(""));
 }
 
-// criu-patches/0003: `criu --version` names what our patches changed.
+// criu-patches/0004: `criu --version` names what our patches changed.
 BOOST_AUTO_TEST_CASE(patch_features)
 {
   using Words = std::vector<std::string>;
@@ -39,6 +39,10 @@ BOOST_AUTO_TEST_CASE(patch_features)
   BOOST_TEST(parse_patch_features("Version: 4.2.1\nPatches: someone-else rlimits-from-proc\n").empty());
   BOOST_TEST(parse_patch_features("Version: 4.2.1\nPatches: dbus-checkpoint\n").empty());
   BOOST_TEST(parse_patch_features("").empty());
+  // a patch may print a line of its own (0007 does, before the version)
+  BOOST_TEST(parse_patch_features("Patches: dbus-checkpoint unix-sockets-of-other-netns\nVersion: 4.2.1\n"
+                                  "Patches: dbus-checkpoint rlimits-from-proc cgroups-from-proc\n") ==
+             (Words{kUnixSocketsOfOtherNetns, kRlimitsFromProc, kCgroupsFromProc}));
 }
 
 BOOST_AUTO_TEST_CASE(error_reports_far_above_the_tail)

@@ -4,8 +4,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 
 #include "base/program.hpp"
 #include "checkpoint_calls.hpp"
@@ -32,6 +37,21 @@ CriuRun run_criu(const CommandPrefix &enter, std::vector<std::string> arguments)
 } // namespace
 
 BecomeSubreaper::BecomeSubreaper() { BOOST_REQUIRE_EQUAL(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); }
+
+WorkDir::WorkDir(const std::string &prefix)
+{
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  if (!mkdtemp(pattern.data()))
+    throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));
+  path_ = pattern;
+}
+
+WorkDir::~WorkDir()
+{
+  std::error_code ignored;
+  if (!std::getenv("DCP_TEST_KEEP_BUS_DIR"))
+    fs::remove_all(path_, ignored);
+}
 
 bool process_exists(pid_t pid) { return fs::exists("/proc/" + std::to_string(pid)); }
 

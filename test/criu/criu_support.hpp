@@ -31,6 +31,21 @@ struct BecomeSubreaper {
   BecomeSubreaper();
 };
 
+// A temporary directory /tmp/PREFIX-XXXXXX for a test's logs, images and
+// configs, removed with what is in it (kept when DCP_TEST_KEEP_BUS_DIR is
+// set).
+class WorkDir {
+ public:
+  explicit WorkDir(const std::string &prefix);
+  WorkDir(const WorkDir &) = delete;
+  WorkDir &operator=(const WorkDir &) = delete;
+  ~WorkDir();
+  const std::filesystem::path &path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 bool process_exists(pid_t pid);
 // Gone from /proc: reaped if it was ours, by whoever else otherwise.
 bool wait_until_gone(pid_t pid, std::chrono::milliseconds timeout);

@@ -98,31 +98,6 @@ bool socket_accepts(const fs::path &path)
   return static_cast<bool>(dbus_checkpoint::raw_bus::connect_unix_stream(path, connected));
 }
 
-// A temporary directory every host sees (hosts share /tmp with this
-// machine): configs, logs, ready files.  Removed with what is in it.
-class WorkDir {
- public:
-  WorkDir()
-  {
-    char pattern[] = "/tmp/dcp-xhost-XXXXXX";
-    if (!mkdtemp(pattern))
-      throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    path_ = pattern;
-  }
-  WorkDir(const WorkDir &) = delete;
-  WorkDir &operator=(const WorkDir &) = delete;
-  ~WorkDir()
-  {
-    std::error_code ignored;
-    if (!std::getenv("DCP_TEST_KEEP_BUS_DIR"))
-      fs::remove_all(path_, ignored);
-  }
-  const fs::path &path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 // A network and a mount namespace held by a `sleep` (the holder), with a
 // tmpfs on /run, and our bus daemon on /run/dbus/system_bus_socket.
 // Nothing is mounted outside: the mounts go with the namespaces, which go
@@ -241,7 +216,7 @@ using namespace cross_host_test;
 
 BOOST_DATA_TEST_CASE(restore_on_another_host_continues_the_connection, kCrossHostKinds, kind)
 {
-  WorkDir work;
+  WorkDir work("dcp-xhost");  // every host sees it: hosts share /tmp with this machine
   Host a("a", work.path());
   Host b("b", work.path());
   // B is a busy bus by the time the service comes back: its own clients

@@ -292,3 +292,61 @@ BOOST_FIXTURE_TEST_CASE(reattach_needs_the_secret_of_the_record, Fixture)
   const std::string next = reattach_secret(admin.get(), id2);
   BOOST_TEST(next != secret, "a new checkpoint, a new secret");
 }
+
+// Issue 12, finding 5: Thaw wrote the unread bytes with a blocking send
+// loop and poll (5 s) on the bus's only thread: a client that did not read
+// stalled the whole bus (and Thaw failed), and a Thaw tried again sent the
+// bytes already written a second time.  Now the transport's own
+// non-blocking writer sends them, ahead of the queue, each byte once.
+BOOST_FIXTURE_TEST_CASE(thaw_does_not_wait_for_a_client_that_does_not_read, Fixture)
+{
+  RawService service(bus);
+  std::string id = freeze(admin.get(), kRawName);
+  constexpr int kQueued = 3;
+  for (int i = 0; i < kQueued; ++i)
+    BOOST_REQUIRE_GE(sd_bus_emit_signal(admin.get(), "/", "org.dbuscheckpoint.Sample1", "Poke",
+                                        "i", i),
+                     0);
+  BOOST_REQUIRE_GE(sd_bus_flush(admin.get()), 0);
+  BOOST_REQUIRE(wait_until(
+      [&] { return list_frozen(admin.get()).at(0).queued_messages == unsigned(kQueued); }, 5s));
+  service.socket.close();
+  BOOST_REQUIRE(wait_until([&] { return !list_frozen(admin.get()).at(0).attached; }, 5s));
+
+  // Far more unread bytes than a socket holds: the client reads nothing yet.
+  std::string unread(4 << 20, '\0');
+  for (std::size_t i = 0; i < unread.size(); ++i)
+    unread[i] = static_cast<char>((i * 7 + i / 4093) % 251);
+  RawBusSocket restored(bus.socket_path().string());
+  restored.authenticate();
+  Message reattach = new_reattach_call(id, unread, reattach_secret(admin.get(), id));
+  Message reply = restored.call(reattach.get(), 20s);
+  BOOST_REQUIRE_MESSAGE(error_name(reply.get()).empty(), "Reattach: " << error_name(reply.get()));
+
+  CallResult thawed = call(admin.get(), checkpoint_method("Thaw"), "s", id.c_str());
+  BOOST_REQUIRE_MESSAGE(thawed.ok(), "Thaw while the client does not read: " << thawed.describe());
+  BOOST_REQUIRE_LT(restored.bytes_in_socket(), unread.size());  // its socket is full
+  MethodCall get_id = bus_method("org.freedesktop.DBus", "GetId");
+  get_id.timeout = 2s;
+  for (int i = 0; i < 5; ++i) {
+    CallResult other = call(admin.get(), get_id);
+    BOOST_REQUIRE_MESSAGE(other.ok(), "the bus answers others meanwhile: " << other.describe());
+  }
+  CallResult again = call(admin.get(), checkpoint_method("Thaw"), "s", id.c_str());
+  BOOST_TEST(!again.ok(), "a second Thaw of a thawed checkpoint");
+
+  // Its stream: exactly the unread bytes, once, then the queue in order.
+  BOOST_TEST((restored.read_exactly(unread.size(), 20s) == unread));
+  for (int i = 0; i < kQueued; ++i) {
+    Message queued = restored.receive();
+    BOOST_REQUIRE(dbus_message_is_signal(queued.get(), "org.dbuscheckpoint.Sample1", "Poke"));
+    dbus_int32_t n = -1;
+    BOOST_REQUIRE(dbus_message_get_args(queued.get(), nullptr, DBUS_TYPE_INT32, &n, DBUS_TYPE_INVALID));
+    BOOST_TEST(n == i);
+  }
+  emit_poke(admin.get());  // the next thing on its stream, nothing sent again before it
+  Message next = restored.receive();
+  BOOST_TEST(dbus_message_is_signal(next.get(), "org.dbuscheckpoint.Sample1", "Poke"));
+  BOOST_TEST(std::string(dbus_message_get_signature(next.get())).empty());
+  BOOST_TEST(list_frozen(admin.get()).empty());
+}

@@ -21,6 +21,8 @@
 #include "checkpoint_calls.hpp"
 #include "frozen_connection.pb.h"
 #include "private_bus.hpp"
+#include "process.hpp"
+#include "raw_bus_socket.hpp"
 #include "sample_service.hpp"
 
 using namespace dcp::test;
@@ -79,21 +81,36 @@ struct Fixture {
   SdBus admin = open_system_bus();
 };
 
+struct CrashedCheckpoint {
+  std::string id;
+  std::string unique_name;
+};
+
+// The sample service answers once and is frozen (`while_frozen` then runs
+// with the admin connection and the id), then the bus is killed as a crash
+// or a power cut would: the record on disk is all that is left of it.
+CrashedCheckpoint freeze_sample_then_crash(
+    PrivateSystemBus &bus, const std::function<void(sd_bus *, const std::string &)> &while_frozen = {})
+{
+  SdBus admin = open_system_bus();
+  SampleService service(SampleKind::SdBus, bus);
+  CrashedCheckpoint crashed{"", service.unique_name()};
+  BOOST_TEST(sample_uint64(admin.get(), kSampleDefaultName, "Increment") == 1u);
+  crashed.id = freeze(admin.get(), kSampleDefaultName);
+  if (while_frozen)
+    while_frozen(admin.get(), crashed.id);
+  bus.kill_hard();
+  return crashed;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(frozen_connections_survive_a_daemon_crash_and_restart)
 {
   PrivateSystemBus bus;
-  std::string id;
-  std::string unique;
-  {
-    SdBus admin = open_system_bus();
-    SampleService service(SampleKind::SdBus, bus);
-    unique = service.unique_name();
-    BOOST_TEST(sample_uint64(admin.get(), kSampleDefaultName, "Increment") == 1u);
-    id = freeze(admin.get(), kSampleDefaultName);
-    bus.kill_hard();  // as a crash or a power cut would
-  }
+  const CrashedCheckpoint crashed = freeze_sample_then_crash(bus);
+  const std::string &id = crashed.id;
+  const std::string &unique = crashed.unique_name;
   BOOST_REQUIRE(std::filesystem::exists(bus.checkpoint_dir() / (id + ".record")));
 
   bus.start();
@@ -365,4 +382,125 @@ BOOST_AUTO_TEST_CASE(import_counts_against_connections_per_user)
   CallResult r = import_bytes(admin.get(), serialized(valid_record()));  // uid 0 too
   BOOST_TEST(r.error_name == "org.freedesktop.DBus.Error.LimitsExceeded", r.describe());
   BOOST_TEST(list_frozen(admin.get()).empty());
+}
+
+namespace {
+
+constexpr const char *kAnotherBoot = "00000000-0000-4000-8000-000000000000";
+
+// What a reboot does to a record on disk: the boot it was written in is
+// over.  Everything else in the file stays as the bus wrote it.
+void move_record_to_another_boot(const std::filesystem::path &file)
+{
+  v1::FrozenConnection record;
+  BOOST_REQUIRE(record.ParseFromString(read_file(file.string())));
+  BOOST_REQUIRE_EQUAL(record.boot_id().size(), 36u);  // the bus wrote this boot's id
+  record.set_boot_id(kAnotherBoot);
+  std::ofstream(file, std::ios::trunc) << serialized(record);
+}
+
+void plant_record(PrivateSystemBus &bus, const v1::FrozenConnection &record)
+{
+  namespace fs = std::filesystem;
+  fs::create_directories(bus.checkpoint_dir());
+  fs::permissions(bus.checkpoint_dir(), fs::perms::owner_all, fs::perm_options::replace);
+  std::ofstream(bus.checkpoint_dir() / (record.checkpoint_id() + ".record")) << serialized(record);
+}
+
+} // namespace
+
+// Issue 12, finding 8: records never expired, so a stale record held its
+// service's names after every reboot.  Now a record carries the boot id of
+// the bus that wrote it, and one of another boot is set aside at start-up
+// (renamed <id>.other-boot, a log line) unless it was asked to be kept;
+// Import still takes it.
+BOOST_AUTO_TEST_CASE(records_of_another_boot_are_set_aside_at_start_up)
+{
+  namespace fs = std::filesystem;
+  PrivateSystemBus bus;
+  const std::string id = freeze_sample_then_crash(bus).id;
+  const fs::path file = bus.checkpoint_dir() / (id + ".record");
+  move_record_to_another_boot(file);
+  v1::FrozenConnection planted = valid_record();
+  planted.set_boot_id(kAnotherBoot);
+  plant_record(bus, planted);
+
+  bus.start();
+  SdBus admin = open_system_bus();
+  BOOST_TEST(list_frozen(admin.get()).empty(), "neither is restored");
+  BOOST_TEST(!name_has_owner(admin.get(), kSampleDefaultName), "its name is free again");
+  BOOST_TEST(!name_has_owner(admin.get(), kImportedName));
+  BOOST_TEST(!fs::exists(file));
+  BOOST_TEST(fs::exists(bus.checkpoint_dir() / (id + ".other-boot")));
+  BOOST_TEST(bus.log().find("frozen in another boot") != std::string::npos, bus.log());
+
+  // Import takes it (the plugin's restore does, when the bus does not know
+  // the checkpoint); from then on it is this boot's.
+  BOOST_REQUIRE(import_bytes(admin.get(), serialized(planted)).ok());
+  admin.reset();
+  bus.kill_hard();
+  bus.start();
+  admin = open_system_bus();
+  BOOST_TEST(list_frozen(admin.get()).size() == 1u, "an imported record survives a restart");
+}
+
+// The other half of finding 8: a checkpoint whose restore comes after a
+// reboot (systemd's start of the unit is the restore) asks the bus to keep
+// it, with KeepAcrossReboot (dbus-send can write it); its record is then
+// restored at start-up in the next boot, and Reattach continues it.
+BOOST_AUTO_TEST_CASE(records_kept_across_reboot_are_restored_in_another_boot)
+{
+  namespace fs = std::filesystem;
+  PrivateSystemBus bus;
+  std::string secret;
+  const CrashedCheckpoint crashed = freeze_sample_then_crash(bus, [&](sd_bus *admin,
+                                                                       const std::string &id) {
+    CommandResult kept = run_command({DCP_DBUS_SEND, "--system", "--print-reply",
+                                      "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus.Checkpoint.KeepAcrossReboot",
+                                      "string:" + id, "boolean:true"});
+    BOOST_REQUIRE_MESSAGE(kept.ok(), kept.describe());
+    v1::FrozenConnection exported;
+    BOOST_REQUIRE(exported.ParseFromString(export_bytes(admin, id)));
+    BOOST_TEST(exported.keep_across_reboot());
+    secret = exported.reattach_secret();
+    CallResult unknown =
+        call(admin, checkpoint_method("KeepAcrossReboot"), "sb", kImportedId, 1);
+    BOOST_TEST(unknown.error_name == "org.freedesktop.DBus.Error.InvalidArgs", unknown.describe());
+  });
+  const std::string &id = crashed.id;
+  const std::string &unique = crashed.unique_name;
+  const fs::path file = bus.checkpoint_dir() / (id + ".record");
+  move_record_to_another_boot(file);
+
+  bus.start();
+  SdBus admin = open_system_bus();
+  auto frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].id == id);
+  BOOST_TEST(frozen[0].unique_name == unique);
+  BOOST_TEST(!frozen[0].attached);
+  CallResult r = call(admin.get(), sample_method(kSampleDefaultName, "Get"));
+  BOOST_TEST(r.error_name == kNameFrozen, "held during the boot: " << r.describe());
+  BOOST_TEST(fs::exists(file));
+
+  // Restorable: a new socket continues it with the record's secret.
+  RawBusSocket restored(bus.socket_path().string());
+  restored.authenticate();
+  Message reattach = dbus_checkpoint::raw_bus::new_reattach_call(id, "", secret);
+  Message reply = restored.call(reattach.get());
+  BOOST_REQUIRE(dbus_message_get_type(reply.get()) == DBUS_MESSAGE_TYPE_METHOD_RETURN);
+  thaw(admin.get(), id);
+  BOOST_TEST(list_frozen(admin.get()).empty());
+  BOOST_TEST(!fs::exists(file), "a thawed checkpoint leaves no record");
+
+  // Kept until told otherwise: KeepAcrossReboot(id, false) undoes it.
+  const std::string id2 = freeze(admin.get(), kSampleDefaultName);
+  CallResult keep = call(admin.get(), checkpoint_method("KeepAcrossReboot"), "sb", id2.c_str(), 1);
+  BOOST_REQUIRE_MESSAGE(keep.ok(), keep.describe());
+  CallResult undo = call(admin.get(), checkpoint_method("KeepAcrossReboot"), "sb", id2.c_str(), 0);
+  BOOST_REQUIRE_MESSAGE(undo.ok(), undo.describe());
+  v1::FrozenConnection exported;
+  BOOST_REQUIRE(exported.ParseFromString(export_bytes(admin.get(), id2)));
+  BOOST_TEST(!exported.keep_across_reboot());
 }

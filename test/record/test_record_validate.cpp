@@ -257,6 +257,9 @@ std::vector<BadRecord> bad_records()
       {"frozen_since_usec negative",
        full_record_with([](auto &r) { r.set_frozen_since_usec(-5); }),
        "frozen_since_usec is -5"},
+      {"boot_id that is not a UUID",
+       full_record_with([](auto &r) { r.set_boot_id("../../etc/passwd"); }),
+       "boot_id \"../../etc/passwd\" is not a boot id"},
   };
 }
 

@@ -195,6 +195,42 @@ BOOST_AUTO_TEST_CASE(remove_deletes_and_tolerates_missing)
   BOOST_TEST(dcp_state_remove(nullptr, kOtherId) == -EINVAL);
 }
 
+// A record of another boot (issue 12, finding 8): dcp_record_new() writes
+// this boot's id; another boot's record is restored at start-up only if
+// kept across reboots, and set_aside renames it out of the loader's way.
+BOOST_AUTO_TEST_CASE(records_of_another_boot_are_restored_only_if_kept)
+{
+  RecordPtr record = dcp::test::make_minimal_record();
+  BOOST_TEST(dcp_record_is_restored_at_start_up(record.get()) == 1, "this boot's");
+  void *bytes = nullptr;
+  std::size_t n_bytes = 0;
+  BOOST_REQUIRE_EQUAL(dcp_record_serialize(record.get(), &bytes, &n_bytes), 0);
+  dbus_checkpoint::v1::FrozenConnection proto;
+  BOOST_REQUIRE(proto.ParseFromArray(bytes, static_cast<int>(n_bytes)));
+  std::free(bytes);
+  BOOST_TEST(proto.boot_id() == dbus_checkpoint::record::current_boot_id());
+  BOOST_TEST(proto.boot_id().size() == 36u);
+
+  proto.set_boot_id("00000000-0000-4000-8000-000000000000");
+  BOOST_TEST(!dbus_checkpoint::record::restored_at_start_up(proto), "another boot's");
+  proto.set_keep_across_reboot(true);
+  BOOST_TEST(dbus_checkpoint::record::restored_at_start_up(proto), "kept across reboots");
+  proto.set_keep_across_reboot(false);
+  proto.clear_boot_id();
+  BOOST_TEST(dbus_checkpoint::record::restored_at_start_up(proto), "a record that does not say");
+
+  TemporaryDirectory tmp;
+  save(tmp.path(), record.get());
+  BOOST_TEST(dcp_state_set_aside(tmp.path().c_str(), dcp::test::kCheckpointId) == 0);
+  BOOST_TEST(names_in(tmp.path()) ==
+                 std::set<std::string>{std::string(dcp::test::kCheckpointId) + ".other-boot"},
+             boost::test_tools::per_element());
+  Collector collector;
+  BOOST_TEST(dcp_state_load_all(tmp.path().c_str(), Collector::collect, &collector) == 0);
+  BOOST_TEST(collector.files.empty(), "set aside: no longer loaded");
+  BOOST_TEST(dcp_state_set_aside(tmp.path().c_str(), "../escape") == -EINVAL);
+}
+
 BOOST_AUTO_TEST_CASE(bad_files_are_reported_and_the_others_loaded)
 {
   TemporaryDirectory tmp;

@@ -82,6 +82,9 @@ int dcp_record_set_frozen_since_usec (DcpRecord *record, int64_t usec);
 /* The secret Reattach must present: DCP_CHECKPOINT_ID_LENGTH hex digits, or
  * "" for none (dcp_checkpoint_id_new() makes one). */
 int dcp_record_set_reattach_secret (DcpRecord *record, const char *secret);
+/* dcp_record_new() records this boot's id; a record is restored at start-up
+ * in another boot only if it is kept across reboots (KeepAcrossReboot). */
+int dcp_record_set_keep_across_reboot (DcpRecord *record, int keep);
 
 /* Serialized bytes in *bytes_out (malloc()ed; release with free()).
  * -EINVAL if the record would not pass dcp_record_parse (e.g. no
@@ -131,6 +134,10 @@ void dcp_record_get_unread_by_client (const DcpRecord *record,
                                       const void **bytes, size_t *n_bytes);
 int64_t dcp_record_get_frozen_since_usec (const DcpRecord *record);
 const char *dcp_record_get_reattach_secret (const DcpRecord *record);
+int dcp_record_get_keep_across_reboot (const DcpRecord *record);
+/* 1 if start-up restores it: made in this boot (or it does not say which),
+ * or kept across reboots; 0 if it is of another boot and not kept. */
+int dcp_record_is_restored_at_start_up (const DcpRecord *record);
 
 /* ---- The state directory (bus config <checkpoint_dir>) ----------------
  *
@@ -145,6 +152,8 @@ int dcp_state_save (const char *dir, const DcpRecord *record);
  * others; -ENOMEM. */
 int dcp_state_check_dir (const char *dir, const char *bus_user, char **problem_out);
 int dcp_state_remove (const char *dir, const char *checkpoint_id);
+/* DIR/<id>.record becomes DIR/<id>.other-boot: kept, no longer loaded. */
+int dcp_state_set_aside (const char *dir, const char *checkpoint_id);
 
 /* Called by dcp_state_load_all() for each record file.  `record` is owned
  * by the callee when `error_message` is NULL; otherwise the file at `path`
