@@ -155,16 +155,18 @@ BOOST_AUTO_TEST_CASE(checkpoint_and_restore_arguments)
 BOOST_AUTO_TEST_CASE(usage_lists_exactly_the_implemented_commands)
 {
   const std::string usage = program_usage();
-  for (const char *command : {"  checkpoint NAME|--pid PID -D DIR\n", "  restore -D DIR ",
+  for (const char *command : {"  checkpoint [--keep-across-reboot] NAME|--pid PID -D DIR\n",
+                              "  restore -D DIR ",
                               "  list ", "  freeze ", "  thaw ", "  discard ", "  export ",
                               "  --criu PATH ", "  --plugin-dir DIR "})
     BOOST_TEST(usage.find(command) != std::string::npos, command);
   BOOST_TEST(subcommand_usage(Subcommand::Export).starts_with("Usage: dbus-checkpoint export"));
   const std::string checkpoint = subcommand_usage(Subcommand::Checkpoint);
-  BOOST_TEST(checkpoint.starts_with("Usage: dbus-checkpoint checkpoint NAME|--pid PID -D DIR\n"));
+  BOOST_TEST(checkpoint.starts_with(
+      "Usage: dbus-checkpoint checkpoint [--keep-across-reboot] NAME|--pid PID -D DIR\n"));
   for (const std::string &option : std::vector<std::string>{
-           "--pid PID", "-D, --images-dir DIR", "--criu PATH", default_criu_path(),
-           "--plugin-dir DIR", default_plugin_dir(),
+           "--pid PID", "-D, --images-dir DIR", "--keep-across-reboot", "--criu PATH",
+           default_criu_path(), "--plugin-dir DIR", default_plugin_dir(),
            "criu dump -t PID -D DIR -L PLUGIN_DIR"})
     BOOST_TEST(checkpoint.find(option) != std::string::npos, option);
   const std::string restore = subcommand_usage(Subcommand::Restore);
