@@ -31,10 +31,10 @@
 #      restore is in journalctl -u avahi-daemon; with journald stopped its
 #      restore is refused up front (journald is not running), and done once
 #      it runs;
-#    - accounts-daemon (sandboxed: its own network and mount namespaces)
-#      cannot be checkpointed (CRIU cannot dump its journal stream, a socket
-#      of the host's network namespace, nor restore its mounts): the CLI
-#      refuses it before freezing anything, and it keeps running, answering;
+#    - accounts-daemon (Debian's sandboxed unit: its own network and mount
+#      namespaces, seccomp) likewise, dumped from inside its sandbox and
+#      restored inside the new one systemd makes for the unit's start: still
+#      sandboxed as before, same pid and unique name, it answers;
 # 5. apt puts Debian's dbus and dbus-daemon back, the container reboots on
 #    them, and powers off cleanly.
 # Every step prints its time; any failed check stops the run (exit 1) with
@@ -225,7 +225,7 @@ checkpoint_restore() {
   ok "the CLI says what it did to $unit.service"
   expect "the dump stopped $unit cleanly (not failed)" '^inactive dead success$' \
     sh -c "echo \$(systemctl show -P ActiveState $unit) \$(systemctl show -P SubState $unit) \$(systemctl show -P Result $unit)"
-  expect "its start is the restore now (drop-in)" 'ExecStart=\+.*dbus-checkpoint.*restore' \
+  expect "its start is the restore now (drop-in)" 'ExecStart=[+!].*dbus-checkpoint.*restore' \
     cat "$(drop_in "$unit")"
   sleep 2  # Restart= would have fired by now
   expect "systemd did not restart it (NRestarts still $restarts, inactive)" "^$restarts inactive\$" \
@@ -251,27 +251,6 @@ checkpoint_restore() {
   expect "the drop-in is gone and systemd reloaded (NeedDaemonReload=no)" '^gone no$' \
     sh -c "echo \$(test -e $(drop_in "$unit") && echo there || echo gone) \$(systemctl show -P NeedDaemonReload $unit)"
   expect "$unit's own start is back (ExecStart)" "path=" sh -c "systemctl show -P ExecStart $unit | grep -v dbus-checkpoint"
-}
-
-# checkpoint_refused UNIT NAME PATTERN REASON CALL...: a checkpoint of UNIT's
-# service is refused with PATTERN (a known gap, REASON) before anything is
-# frozen; the service answers CALL afterwards from the same connection and
-# the same main pid, nothing frozen.
-checkpoint_refused() {
-  local unit=$1 name=$2 pattern=$3 reason=$4 owner pid
-  shift 4
-  expect "$unit answers (activated by the bus through systemd if need be)" '.' busctl --system call "$@"
-  owner=$(name_owner "$name") pid=$(main_pid "$unit")
-  expect_failure "KNOWN GAP ($reason): checkpoint of $unit refused before freezing" \
-    "$pattern.*; nothing was frozen\$" \
-    dbus-checkpoint checkpoint "$name" -D "/var/lib/dcp-qa/$unit"
-  expect "$unit answers afterwards" '.' busctl --system call "$@"
-  [ "$(name_owner "$name")" = "$owner" ] || fail "$name changed owner after the failed checkpoint"
-  [ "$(main_pid "$unit")" = "$pid" ] || fail "$unit's main pid changed after the failed checkpoint"
-  ok "$name still owned by $owner, $unit's main pid still $pid"
-  expect "nothing is left frozen" '^a\(ssasa\{sv\}\) 0$' \
-    busctl --system call org.freedesktop.DBus /org/freedesktop/DBus \
-    org.freedesktop.DBus.Checkpoint ListFrozen
 }
 
 step "packages (./scripts/package.sh)"
@@ -491,21 +470,38 @@ expect "dbus-checkpoint restore, journald running again" "avahi-daemon.service i
   dbus-checkpoint restore -D /var/lib/dcp-qa/avahi-journald
 expect "avahi-daemon answers" '.' busctl --system call "${avahi_call[@]}"
 
-# Known gap: accounts-daemon runs sandboxed (ProtectSystem=strict,
-# PrivateNetwork=...: its own mount and network namespaces).  Its
-# stdout/stderr, the journal stream systemd connected before moving it into
-# its own network namespace, is a socket CRIU 4.2.1 cannot dump ("Unable to
-# dump a socket from an external network namespace"); and its mounts, slaves
-# of the container's, dump with --external mnt[] --enable-external-masters
-# --enable-external-sharing but do not restore (a CRIU BUG at
-# criu/mount.c:48; with --mntns-compat-mode "Can't umount at ./sys").  The
-# CLI refuses it before freezing anything (checkpoint/cli/dump_checks.cpp).
-# When CRIU can, this becomes checkpoint_restore.
-step "accounts-daemon (sandboxed unit): checkpoint refused before freezing, service unharmed"
-checkpoint_refused accounts-daemon org.freedesktop.Accounts \
-  "is a socket of another one, net:\\[[0-9]+\\] \\(a unit with PrivateNetwork=" "own network namespace" \
-  org.freedesktop.Accounts /org/freedesktop/Accounts org.freedesktop.DBus.Properties \
-  Get ss org.freedesktop.Accounts DaemonVersion
+# accounts-daemon runs sandboxed (Debian's unit: ProtectSystem=strict,
+# PrivateDevices=, PrivateNetwork=, SystemCallFilter=, …: its own mount and
+# network namespaces).  CRIU cannot restore such a mount namespace, so
+# dbus-checkpoint runs criu *inside* the sandbox (setns into the service's
+# namespaces: none is dumped), and the unit's start restores it inside the
+# sandbox systemd makes for that start (the drop-in's ExecStart=!, with what
+# criu cannot run under lifted for it): checkpoint/cli/unit_sandbox.hpp.
+step "accounts-daemon (a sandboxed unit): dumped from inside its sandbox, restored into a new one"
+accounts_call=(org.freedesktop.Accounts /org/freedesktop/Accounts org.freedesktop.DBus.Properties
+  Get ss org.freedesktop.Accounts DaemonVersion)
+expect "accounts-daemon answers (activated by the bus through systemd if need be)" '.' \
+  busctl --system call "${accounts_call[@]}"
+# sandboxed: "net mnt" of its own (not PID 1's); seccomp on; / read-only
+sandbox_of() {
+  inside sh -c "p=$1; for ns in net mnt; do [ \$(readlink /proc/\$p/ns/\$ns) = \$(readlink /proc/1/ns/\$ns) ] || printf '%s ' \$ns; done;
+    grep -E '^Seccomp:' /proc/\$p/status | tr -d '\t'; nsenter -t \$p -m touch /usr/dcp-qa-write 2>&1 | grep -o 'Read-only file system'"
+}
+accounts_pid=$(main_pid accounts-daemon)
+sandbox_before=$(sandbox_of "$accounts_pid")
+[ "$sandbox_before" = "net mnt Seccomp:2
+Read-only file system" ] || fail "accounts-daemon (pid $accounts_pid) is not sandboxed as expected: '$sandbox_before'"
+ok "accounts-daemon (pid $accounts_pid) is sandboxed: own net and mnt namespaces, seccomp on, /usr read-only"
+checkpoint_restore accounts-daemon org.freedesktop.Accounts "${accounts_call[@]}"
+grep -q '"sandbox"' "$qa/accounts-daemon.checkpoint.json" \
+  || fail "the manifest of accounts-daemon's checkpoint does not record its sandbox"
+ok "dumped from inside its sandbox (manifest: $(tr -d ' \n' <"$qa/accounts-daemon.checkpoint.json" | grep -o '"sandbox":{[^}]*}'))"
+sandbox_after=$(sandbox_of "$accounts_pid")
+[ "$sandbox_after" = "$sandbox_before" ] \
+  || fail "the restored accounts-daemon is not sandboxed as before: '$sandbox_after'"
+ok "the restored accounts-daemon is sandboxed as before: own net and mnt namespaces, seccomp on, /usr read-only"
+expect "accounts-daemon lists its users (ListCachedUsers)" '^ao ' \
+  busctl --system call org.freedesktop.Accounts /org/freedesktop/Accounts org.freedesktop.Accounts ListCachedUsers
 
 step "apt gives Debian's dbus back"
 expect "apt-get install dbus dbus-daemon (removes ours)" '.' \

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,11 +76,72 @@ bool read_available(int fd, std::string &out)
   }
 }
 
+// The kinds of namespace namespaces_of enters, mount last: once in
+// another mount namespace, /proc paths may not mean what they did.
+struct NamespaceKind {
+  const char *name;
+  int type;
+};
+constexpr NamespaceKind kEnteredNamespaces[] = {
+    {"net", CLONE_NEWNET}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC}, {"mnt", CLONE_NEWNS}};
+
+// What the child does before exec besides the standard streams, opened by
+// the parent (the child makes only async-signal-safe calls).
+struct ChildPlace {
+  std::vector<std::pair<UniqueFd, int>> namespaces;  // fd of /proc/PID/ns/X, CLONE_NEW*
+  UniqueFd working_directory;
+  UniqueFd executable;  // O_PATH: run with execveat(AT_EMPTY_PATH)
+};
+
+bool same_namespace(pid_t pid, const char *kind)
+{
+  struct stat theirs{}, ours{};
+  const std::string path = std::string("/ns/") + kind;
+  return ::stat(("/proc/" + std::to_string(pid) + path).c_str(), &theirs) != 0 ||
+         ::stat(("/proc/self" + path).c_str(), &ours) != 0 ||
+         (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino);
+}
+
+Result<ChildPlace> open_child_place(const ProgramCommand &command)
+{
+  ChildPlace place;
+  if (!command.working_directory.empty()) {
+    place.working_directory.reset(
+        ::open(command.working_directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!place.working_directory)
+      return errno_error("cannot open " + command.working_directory.string(), errno);
+  }
+  if (command.namespaces_of == 0)
+    return place;
+  if (command.search_path || !command.argv[0].starts_with('/'))
+    return fatal_error("run_program: a program run in another process's namespaces needs an "
+                       "absolute path");
+  place.executable.reset(::open(command.argv[0].c_str(), O_PATH | O_CLOEXEC));
+  if (!place.executable)
+    return errno_error("cannot run " + command.argv[0], errno);
+  for (const NamespaceKind &kind : kEnteredNamespaces) {
+    if (same_namespace(command.namespaces_of, kind.name))
+      continue;
+    const std::string path =
+        "/proc/" + std::to_string(command.namespaces_of) + "/ns/" + kind.name;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+      return errno_error("cannot open " + path, errno);
+    place.namespaces.emplace_back(std::move(fd), kind.type);
+  }
+  return place;
+}
+
 // In the child, between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(char **argv, char **envp, int stdin_fd, int output_fd,
-                             int errors_fd, int exec_error_fd, const ProgramCommand &command)
+                             int errors_fd, int exec_error_fd, const ProgramCommand &command,
+                             const ChildPlace &place)
 {
-  if ((command.new_session && ::setsid() < 0) ||
+  bool placed = true;
+  for (const auto &[fd, type] : place.namespaces)
+    placed = placed && ::setns(fd.get(), type) == 0;
+  if (!placed || (place.working_directory && ::fchdir(place.working_directory.get()) < 0) ||
+      (command.new_session && ::setsid() < 0) ||
       (command.own_process_group && ::setpgid(0, 0) < 0) || ::dup2(stdin_fd, STDIN_FILENO) < 0 ||
       ::dup2(output_fd, STDOUT_FILENO) < 0 || ::dup2(errors_fd, STDERR_FILENO) < 0) {
     int error = errno;
@@ -87,7 +150,9 @@ bool read_available(int fd, std::string &out)
   }
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::signal(SIGPIPE, SIG_DFL);
-  if (command.search_path)
+  if (place.executable)
+    ::execveat(place.executable.get(), "", argv, envp, AT_EMPTY_PATH);
+  else if (command.search_path)
     ::execvpe(argv[0], argv, envp);
   else
     ::execve(argv[0], argv, envp);
@@ -97,6 +162,15 @@ bool read_available(int fd, std::string &out)
 }
 
 } // namespace
+
+std::vector<std::string> namespaces_apart(pid_t pid)
+{
+  std::vector<std::string> apart;
+  for (const NamespaceKind &kind : kEnteredNamespaces)
+    if (!same_namespace(pid, kind.name))
+      apart.emplace_back(kind.name);
+  return apart;
+}
 
 std::string ProgramRun::describe_end(std::chrono::milliseconds timeout) const
 {
@@ -121,9 +195,13 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
   auto exec_error = make_pipe();
   if (!exec_error)
     return exec_error.error();
-  UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  // read-write: criu --inherit-fd may give it for a restored /dev/null
+  UniqueFd dev_null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!dev_null)
     return errno_error("cannot open /dev/null", errno);
+  auto place = open_child_place(command);
+  if (!place)
+    return place.error();
   std::vector<std::string> argv_strings = command.argv;
   std::vector<std::string> env_strings = environment_with(command.environment);
   std::vector<char *> argv = c_strings(argv_strings);
@@ -135,7 +213,7 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
   if (pid == 0)
     exec_child(argv.data(), envp.data(), dev_null.get(), output.value().write_end.get(),
                (command.separate_stderr ? errors : output).value().write_end.get(),
-               exec_error.value().write_end.get(), command);
+               exec_error.value().write_end.get(), command, place.value());
   if (command.own_process_group)
     ::setpgid(pid, pid);  // before we may kill the group, whoever runs first
   ChildProcess child(pid, command.own_process_group);

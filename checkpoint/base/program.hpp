@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,15 @@ struct ProgramCommand {
   bool own_process_group = false;
   bool search_path = false;      // argv[0] without a '/' is looked up in $PATH
   bool separate_stderr = false;  // stderr apart, into ProgramRun::errors
+  // Not 0: the program runs in the mount, network, UTS and IPC namespaces
+  // of this process (those that are not ours; setns(2) before exec), as
+  // criu dumps a sandboxed unit's service from inside its sandbox.  Its
+  // executable (argv[0], absolute) and `working_directory` are opened in
+  // ours first: they need not be visible in the other mount namespace.
+  pid_t namespaces_of = 0;
+  // Not empty: the program's working directory (with namespaces_of, a
+  // directory of our mount namespace that the program reaches as ".").
+  std::filesystem::path working_directory{};
 };
 
 struct ProgramRun {
@@ -41,6 +51,11 @@ struct ProgramRun {
   // "exit status 1", "killed by signal 9 (Killed)", "timed out after 120 s".
   std::string describe_end(std::chrono::milliseconds timeout) const;
 };
+
+// The namespaces of `pid` that differ from ours, of the kinds namespaces_of
+// enters ("mnt", "net", "uts", "ipc"); empty if it shares all of them (or
+// is gone).
+std::vector<std::string> namespaces_apart(pid_t pid);
 
 // Runs the command to its end (or its timeout: then SIGKILL).  An error if
 // it could not even be started, e.g. "cannot run /x/criu: No such file or

@@ -20,6 +20,7 @@
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
 #include "cli/systemd_unit.hpp"
+#include "cli/unit_sandbox.hpp"
 
 namespace dbus_checkpoint::cli {
 namespace {
@@ -47,8 +48,11 @@ Result<fs::path> prepare_images_dir(const std::string &images_dir)
 }
 
 // The process to dump: NAME's owner or --pid; with its descendants.
+// `sandbox_out`: the root is a sandboxed unit's main process, which criu
+// dumps from inside its namespaces (unit_sandbox.hpp).
 Result<std::vector<ProcessInfo>> tree_to_dump(CheckpointBus &bus, const Invocation &invocation,
-                                              const CriuSetup &setup)
+                                              const CriuSetup &setup,
+                                              std::optional<UnitSandbox> &sandbox_out)
 {
   pid_t root = invocation.pid;
   if (!invocation.target.empty()) {
@@ -67,7 +71,25 @@ Result<std::vector<ProcessInfo>> tree_to_dump(CheckpointBus &bus, const Invocati
   for (const ProcessInfo &process : tree.value())
     if (process.id.pid == ::getpid())
       return Error{"", "pid " + std::to_string(root) + " is an ancestor of dbus-checkpoint itself"};
-  if (auto dumpable = check_criu_can_dump(tree.value(), criu_abilities(setup.patch_features));
+  std::string unit_note;
+  auto unit = service_unit_of(root, unit_note);
+  if (unit && unit.value()) {
+    auto sandbox = unit_sandbox_of(tree.value());
+    if (!sandbox)
+      return Error{"", sandbox.error().message + "; nothing was frozen"};
+    sandbox_out = sandbox.value();
+  }
+  if (sandbox_out) {
+    std::error_code error;
+    for (const auto &[path, what] : std::vector<std::pair<fs::path, std::string>>{
+             {setup.executable, "criu"},
+             {setup.plugin_dir, "the CRIU plugin directory"},
+             {fs::read_symlink("/proc/self/exe", error), "dbus-checkpoint"}})
+      if (auto visible = check_visible_in_sandbox(*sandbox_out, path, what); !visible)
+        return Error{"", visible.error().message + "; nothing was frozen"};
+  }
+  if (auto dumpable = check_criu_can_dump(tree.value(), criu_abilities(setup.patch_features),
+                                          /*from_inside=*/sandbox_out.has_value());
       !dumpable)
     return Error{"", dumpable.error().message + "; nothing was frozen"};
   return tree;
@@ -246,6 +268,20 @@ std::string criu_options_reason(const CheckpointManifest &manifest)
   return out;
 }
 
+// " from inside the unit's sandbox (its net, mnt namespaces; …)"
+std::string sandbox_note(const ManifestSandbox &sandbox)
+{
+  std::string kinds;
+  for (const std::string &kind : sandbox.namespaces)
+    kinds += (kinds.empty() ? "" : ", ") + kind;
+  return " from inside the unit's sandbox (its " + kinds + " namespaces" +
+         (sandbox.outside_files.empty()
+              ? std::string()
+              : "; " + std::to_string(sandbox.outside_files.size()) +
+                    " /dev/null from outside it, given back at restore") +
+         ")";
+}
+
 void print_checkpoint(const Output &output, const CheckpointManifest &manifest,
                       const fs::path &dir)
 {
@@ -264,6 +300,7 @@ void print_checkpoint(const Output &output, const CheckpointManifest &manifest,
                 << "froze " << count_connections(manifest.connections.size()) << " in "
                 << format_milliseconds(manifest.freeze_ms) << (manifest.connections.empty() ? "\n" : ":\n")
                 << connection_table(manifest.connections) << "dumped by criu"
+                << (manifest.sandbox ? sandbox_note(*manifest.sandbox) : std::string())
                 << (manifest.criu_options.empty()
                         ? std::string()
                         : " (with " + criu_options_reason(manifest) + ")")
@@ -296,6 +333,7 @@ std::vector<std::string> restore_argv_for(const Invocation &invocation, const fs
 Result<std::optional<UnitTakeover>> take_over_service_unit(const Invocation &invocation, pid_t root,
                                                            const fs::path &dir,
                                                            CheckpointManifest &manifest,
+                                                           bool in_sandbox,
                                                            std::string &note_out)
 {
   auto unit = service_unit_of(root, note_out);
@@ -306,7 +344,8 @@ Result<std::optional<UnitTakeover>> take_over_service_unit(const Invocation &inv
   std::vector<std::string> ids;
   for (const ManifestConnection &connection : manifest.connections)
     ids.push_back(connection.id);
-  auto taken = take_over_unit(*unit.value(), dir, ids, restore_argv_for(invocation, dir));
+  auto taken =
+      take_over_unit(*unit.value(), dir, ids, restore_argv_for(invocation, dir), in_sandbox);
   if (!taken)
     return Error{"", "pid " + std::to_string(root) + " is the main process of " + *unit.value() +
                          ", whose start must become the restore before the dump stops it: " +
@@ -382,12 +421,17 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   auto bus = CheckpointBus::connect(invocation.bus);
   if (!bus)
     return fail(bus.error());
-  auto tree = tree_to_dump(bus.value(), invocation, setup.value());
+  std::optional<UnitSandbox> sandbox;
+  auto tree = tree_to_dump(bus.value(), invocation, setup.value(), sandbox);
   if (!tree)
     return fail(tree.error());
   auto dir = prepare_images_dir(invocation.images_dir);
   if (!dir)
     return fail(dir.error());
+  if (sandbox)
+    if (auto visible = check_visible_in_sandbox(*sandbox, dir.value(), "the images directory");
+        !visible)
+      return fail(Error{"", visible.error().message + "; nothing was frozen"});
   const pid_t root = tree.value().front().id.pid;
 
   CheckpointManifest manifest;
@@ -423,7 +467,8 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   // The main process of a systemd service: the unit's start becomes the
   // restore before the dump stops it (systemd_unit.hpp).
   std::string unit_note;
-  auto takeover = take_over_service_unit(invocation, root, dir.value(), manifest, unit_note);
+  auto takeover = take_over_service_unit(invocation, root, dir.value(), manifest,
+                                         sandbox.has_value(), unit_note);
   if (!unit_note.empty())
     notes.push_back(unit_note);
   if (!takeover)
@@ -440,7 +485,14 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   std::vector<std::string> dump_arguments{"-t", std::to_string(root)};
   dump_arguments.insert(dump_arguments.end(), manifest.criu_options.begin(),
                         manifest.criu_options.end());
-  auto dumped = run_criu(setup.value(), "dump", dir.value(), dump_arguments);
+  if (sandbox) {
+    prepare_kdat_cache(setup.value());
+    manifest.sandbox = sandbox->seen;
+    for (const std::string &option : sandbox_dump_options(*sandbox))
+      dump_arguments.push_back(option);
+  }
+  auto dumped = run_criu(setup.value(), "dump", dir.value(), dump_arguments,
+                         /*in_new_session=*/false, sandbox ? root : 0);
   if (!dumped) {
     Error error = dumped.error();
     for (const std::string &note : notes)

@@ -127,11 +127,15 @@ std::string bus_address_in_use(const bus_client::BusAddress &bus)
 Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
                                  const fs::path &images_dir,
                                  const std::vector<std::string> &extra_arguments,
-                                 bool in_new_session)
+                                 bool in_new_session, pid_t in_namespaces_of)
 {
   ProgramCommand command;
-  command.argv = {setup.executable,  action, "-D", images_dir.string(), "-L",
-                  setup.plugin_dir.string(), "-v4", "-o", "-"};
+  command.argv = {setup.executable, action, "-D", in_namespaces_of ? "." : images_dir.string(),
+                  "-L", setup.plugin_dir.string(), "-v4", "-o", "-"};
+  if (in_namespaces_of) {
+    command.namespaces_of = in_namespaces_of;
+    command.working_directory = images_dir;
+  }
   command.argv.insert(command.argv.end(), extra_arguments.begin(), extra_arguments.end());
   command.environment["DBUS_SYSTEM_BUS_ADDRESS"] = bus_address_in_use(setup.bus);
   std::string sockets;
@@ -176,6 +180,23 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
   if (message.ends_with('\n'))
     message.pop_back();
   return Error{"", message};
+}
+
+void prepare_kdat_cache(const CriuSetup &setup)
+{
+  std::error_code error;
+  if (fs::exists(kCriuKdatCache, error))
+    return;
+  ProgramCommand command;
+  command.argv = {setup.executable, "check"};  // it fails on features we do not need
+  command.timeout = std::chrono::seconds(20);
+  (void)run_program(command);
+}
+
+std::string kdat_cache_command(const std::string &criu)
+{
+  return std::string("/bin/sh -c 'test -e ") + kCriuKdatCache + " || exec " + criu +
+         " check >/dev/null 2>&1'";
 }
 
 Result<CriuSetup> check_root_and_criu(const std::string &command, const std::string &why_root,

@@ -53,11 +53,25 @@ std::string bus_address_in_use(const bus_client::BusAddress &bus);
 // own rlimits back: a write to a regular file there kills a service that
 // lowered RLIMIT_FSIZE (rtkit-daemon: 0) with SIGXFSZ; pipes have no size
 // limit.  `in_new_session`: criu runs as the leader of a session of its own.
-// Fails with CRIU's end (exit status, signal) and the last lines of its log.
+// `in_namespaces_of` (not 0): criu runs in that process's namespaces
+// (unit_sandbox.hpp), with `-D .`: DIR, opened in ours, is its working
+// directory.  Fails with CRIU's end (exit status, signal) and the last
+// lines of its log.
 base::Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
                                              const std::filesystem::path &images_dir,
                                              const std::vector<std::string> &extra_arguments,
-                                             bool in_new_session = false);
+                                             bool in_new_session = false,
+                                             pid_t in_namespaces_of = 0);
+
+// Where our CRIU keeps its kernel probe for the boot (criu-patches/0001).
+inline constexpr const char *kCriuKdatCache = "/run/criu.kdat";
+
+// Makes sure criu's kernel probe is cached (`criu check` when kCriuKdatCache
+// is missing): criu run inside a unit's sandbox cannot probe (it mounts a
+// tmpfs on a directory it makes in /tmp, read-only there) but reads the
+// cache.  The command line it takes, for a unit's ExecStartPre=.
+void prepare_kdat_cache(const CriuSetup &setup);
+std::string kdat_cache_command(const std::string &criu);
 
 // What checkpoint and restore check first: euid 0 (or an error naming
 // `command` and why it needs root), then check_criu_setup.

@@ -318,10 +318,12 @@ CriuAbilities criu_abilities(const std::vector<std::string> &patch_features)
   const auto has = [&](const char *feature) {
     return std::find(patch_features.begin(), patch_features.end(), feature) != patch_features.end();
   };
-  return {has(criu::kRlimitsFromProc), has(criu::kCgroupsFromProc)};
+  return {has(criu::kRlimitsFromProc), has(criu::kCgroupsFromProc),
+          has(criu::kUnixSocketsOfOtherNetns)};
 }
 
-Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree, const CriuAbilities &abilities)
+Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree, const CriuAbilities &abilities,
+                                 bool from_inside)
 {
   auto own_status = read_whole_file("/proc/self/status");
   if (!own_status)
@@ -359,10 +361,12 @@ Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree, const Cri
     }
     if (auto session = check_session_leader_visible(process.id.pid); !session)
       return session;
-    if (auto sockets = check_sockets_in_own_network_namespace(process.id.pid); !sockets)
-      return sockets;
-    if (auto mounts = check_mounts_restorable(process.id.pid); !mounts)
-      return mounts;
+    if (!abilities.unix_sockets_to_plugins)
+      if (auto sockets = check_sockets_in_own_network_namespace(process.id.pid); !sockets)
+        return sockets;
+    if (!from_inside)
+      if (auto mounts = check_mounts_restorable(process.id.pid); !mounts)
+        return mounts;
     if (auto has_proc = check_root_has_proc(process, /*privileged=*/theirs.value().uids[1] == 0,
                                             abilities.cgroups_from_proc);
         !has_proc)

@@ -37,6 +37,10 @@ struct CriuAbilities {
   // /proc/PID/cgroup, not by the parasite (which needs /proc in the task's
   // root).
   bool cgroups_from_proc = false;
+  // 0007: a unix socket of a network namespace outside the dumped tree's
+  // (the journal stream of a unit with PrivateNetwork=) is offered to the
+  // plugins, which save and reopen a journal stream.
+  bool unix_sockets_to_plugins = false;
 };
 CriuAbilities criu_abilities(const std::vector<std::string> &patch_features);
 
@@ -76,8 +80,11 @@ std::optional<std::string> mount_with_outside_master(const std::string &mountinf
 base::Result<void> check_mounts_restorable(pid_t pid);
 
 // Refuses, naming the process and what to do, when
-// - a socket of it is of another network namespace (see above);
-// - its mount namespace is not ours and has mounts slave to ours (above);
+// - without unix_sockets_to_plugins, a socket of it is of another network
+//   namespace (see above);
+// - unless criu dumps it from inside its namespaces (`from_inside`, a
+//   unit's sandbox: unit_sandbox.hpp), its mount namespace is not ours and
+//   has mounts slave to ours (above);
 // - its session's leader is outside our pid namespace (see above);
 // - without CAP_SYS_RESOURCE (a container may not grant it):
 //   - an upstream CRIU could not read its rlimits: prlimit(2) on a process
@@ -92,6 +99,7 @@ base::Result<void> check_mounts_restorable(pid_t pid);
 //   with cgroups_from_proc the task shares our cgroup and pid namespaces,
 //   so that the parasite does not look there.
 base::Result<void> check_criu_can_dump(const std::vector<ProcessInfo> &tree,
-                                             const CriuAbilities &abilities);
+                                             const CriuAbilities &abilities,
+                                             bool from_inside = false);
 
 } // namespace dbus_checkpoint::cli

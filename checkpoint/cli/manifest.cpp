@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <regex>
 #include <utility>
 
 #include "cli/files.hpp"
@@ -187,6 +188,18 @@ std::string check_manifest_values(const CheckpointManifest &manifest)
   for (const std::string &option : manifest.criu_options)
     if (option != kCriuFileLocks && option != kCriuShellJob)
       return "\"" + option + "\" is not a CRIU option checkpoint records";
+  if (const auto &sandbox = manifest.sandbox) {
+    if (!manifest.systemd_unit)
+      return "a \"sandbox\" without a \"systemd_unit\"";
+    static const std::regex namespace_kind("net|uts|ipc|mnt");
+    static const std::regex file_id(R"(file\[[0-9a-f]{1,8}:[0-9a-f]{1,16}\])");
+    for (const std::string &kind : sandbox->namespaces)
+      if (!std::regex_match(kind, namespace_kind))
+        return "\"" + kind + "\" is not a namespace checkpoint enters";
+    for (const std::string &id : sandbox->outside_files)
+      if (!std::regex_match(id, file_id))
+        return "\"" + id + "\" is not a CRIU file id (file[MNT_ID:INODE])";
+  }
   return {};
 }
 
@@ -213,6 +226,9 @@ void add_manifest_members(Json &json, const CheckpointManifest &manifest)
   json["systemd_unit"] = nullptr;
   if (const auto &unit = manifest.systemd_unit)
     json["systemd_unit"] = {{"name", unit->name}, {"drop_in", unit->drop_in}};
+  if (const auto &sandbox = manifest.sandbox)
+    json["sandbox"] = {{"namespaces", sandbox->namespaces},
+                       {"outside_files", sandbox->outside_files}};
 }
 
 std::string manifest_json(const CheckpointManifest &manifest)
@@ -273,6 +289,15 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
          unit.drop_in != "/etc/systemd/system/" + directory))
       return Error{"", "\"systemd_unit\" names no service unit's dbus-checkpoint drop-in"};
     manifest.systemd_unit = std::move(unit);
+  }
+  if (reader.has("sandbox")) {
+    MemberReader sandbox_reader(root.at("sandbox"), "\"sandbox\"");
+    ManifestSandbox sandbox;
+    sandbox_reader.strings("namespaces", sandbox.namespaces);
+    sandbox_reader.strings("outside_files", sandbox.outside_files);
+    if (!sandbox_reader.problem().empty())
+      return Error{"", sandbox_reader.problem()};
+    manifest.sandbox = std::move(sandbox);
   }
   manifest.restored =
       read_restore_mark(reader.has("restored") ? &root.at("restored") : nullptr, reader);

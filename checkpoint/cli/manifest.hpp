@@ -50,6 +50,11 @@ struct ManifestUnit {
   std::string drop_in;  // the drop-in checkpoint wrote
 };
 
+struct ManifestSandbox {
+  std::vector<std::string> namespaces;     // "net", "uts", "ipc", "mnt"
+  std::vector<std::string> outside_files;  // CRIU ids, "file[MNT_ID:INODE]" (hex)
+};
+
 struct CheckpointManifest {
   pid_t pid = 0;                 // the tree's root, criu dump -t
   std::string command;           // its /proc/PID/comm
@@ -67,6 +72,10 @@ struct CheckpointManifest {
   std::vector<std::string> criu_options;
   std::optional<RestoreMark> restored;
   std::optional<ManifestUnit> systemd_unit;
+  // Dumped from inside the unit's sandbox (unit_sandbox.hpp): the
+  // namespaces criu entered, and the files outside it that restore gives
+  // back (--inherit-fd).  Only with systemd_unit.
+  std::optional<ManifestSandbox> sandbox;
 
   // Dumped as a shell job: restored with criu leading a new session, so
   // that the service gets a session of its own.

@@ -21,6 +21,7 @@
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
 #include "cli/systemd_unit.hpp"
+#include "cli/unit_sandbox.hpp"
 #include "criu-probe/restore_phases.hpp"
 #include "base/child_process.hpp"
 #include "base/program.hpp"
@@ -440,6 +441,14 @@ int run_restore(const Invocation &invocation, const Output &output)
   auto manifest = load_manifest(dir);
   if (!manifest)
     return fail(manifest.error());
+  // restored anywhere else, it would run without its sandbox
+  if (manifest.value().sandbox && manifest.value().systemd_unit &&
+      !running_as_start_of(manifest.value().systemd_unit->name))
+    return fail(Error{"", "pid " + std::to_string(manifest.value().pid) + " was dumped from inside "
+                          "the sandbox of " + manifest.value().systemd_unit->name + " and is "
+                          "restored only as that unit's start (systemctl start " +
+                          manifest.value().systemd_unit->name + "), inside its sandbox; its drop-in " +
+                          manifest.value().systemd_unit->drop_in + " is gone"});
   if (const auto &mark = manifest.value().restored)
     return fail(Error{"", dir.string() + " was restored already, at " +
                               format_local_time(mark->at_usec) + " (pid " +
@@ -470,6 +479,9 @@ int run_restore(const Invocation &invocation, const Output &output)
   std::vector<std::string> criu_arguments = {"-d"};
   criu_arguments.insert(criu_arguments.end(), manifest.value().criu_options.begin(),
                         manifest.value().criu_options.end());
+  if (const auto &sandbox = manifest.value().sandbox)
+    for (const std::string &option : sandbox_restore_options(*sandbox))
+      criu_arguments.push_back(option);
   // A shell job joins criu's session: criu leads a new one, so the restored
   // service gets a session of its own, not the caller's terminal session.
   auto restored = run_criu(setup.value(), "restore", dir, criu_arguments,

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/program.hpp"
+#include "cli/criu_steps.hpp"
 #include "cli/files.hpp"
 
 namespace dbus_checkpoint::cli {
@@ -52,6 +53,15 @@ std::string systemd_cgroup_of(const std::string &proc_cgroup_file)
   return unified;
 }
 
+// Needs no quoting nor escaping in a unit file.
+bool is_plain_word(const std::string &word)
+{
+  return !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("/._:=@,+-").find(c) != std::string_view::npos;
+  });
+}
+
 // One ExecStart= word: as it is if plain, else quoted, with systemd's
 // specifiers and variables escaped.
 Result<std::string> unit_word(const std::string &word)
@@ -60,11 +70,7 @@ Result<std::string> unit_word(const std::string &word)
       std::any_of(word.begin(), word.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
     return Error{"", "cannot put \"" + word + "\" into a unit's ExecStart= (quotes, backslashes or "
                                               "control characters)"};
-  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("/._:=@,+-").find(c) != std::string_view::npos;
-  });
-  if (plain)
+  if (is_plain_word(word))
     return word;
   std::string out = "\"";
   for (char c : word) {
@@ -164,15 +170,29 @@ fs::path pid_file_path(const std::string &unit)
 
 Result<std::string> drop_in_text(const std::string &unit, const fs::path &images_dir,
                                  const std::vector<std::string> &checkpoint_ids,
-                                 const std::vector<std::string> &restore_argv)
+                                 const std::vector<std::string> &restore_argv, bool in_sandbox)
 {
-  std::string exec_start = "+";  // as root, outside the unit's sandbox: criu needs both
+  // as root; outside the unit's sandbox unless the service runs in it
+  std::string exec_start = in_sandbox ? "!" : "+";
   for (const std::string &word : restore_argv) {
     auto quoted = unit_word(word);
     if (!quoted)
       return quoted.error();
     exec_start += (exec_start.size() > 1 ? " " : "") + quoted.value();
   }
+  // the criu of the restore (its --criu)
+  std::string criu;
+  for (auto word = restore_argv.begin(); word != restore_argv.end(); ++word)
+    if (*word == "--criu" && word + 1 != restore_argv.end())
+      criu = *(word + 1);
+  if (in_sandbox && !is_plain_word(criu))
+    return Error{"", "the criu of a sandboxed unit's restore must be a path of letters, digits "
+                     "and /._:=@,+- only, not \"" + criu + "\""};
+  // ReadWritePaths= takes the images' path as it is: no quoting there
+  if (in_sandbox && !is_plain_word(images_dir.string()))
+    return Error{"", "the images directory " + images_dir.string() + " of a sandboxed unit must be "
+                     "a path of letters, digits and /._:=@,+- only (it goes into the unit's "
+                     "ReadWritePaths=)"};
   std::string ids;
   for (const std::string &id : checkpoint_ids)
     ids += " " + id;
@@ -199,18 +219,44 @@ Result<std::string> drop_in_text(const std::string &unit, const fs::path &images
           "ExecStart=\n"
           "ExecStart=" << exec_start << "\n"
        << "PIDFile=" << pid_file_path(unit).string() << "\n"
-       << "Environment=" << kUnitEnvironment << "=%n\n"
-       << "# once started, systemd reloads its configuration: this file is gone then\n"
-          "ExecStartPost=\n"
-          "ExecStartPost=-+" << systemctl_path() << " daemon-reload\n";
+       << "Environment=" << kUnitEnvironment << "=%n\n";
+  const std::string drop_in_dir = drop_in_path(unit, images_dir).parent_path().string();
+  if (in_sandbox)
+    text << "# criu restores the service inside the sandbox systemd makes for this start,\n"
+            "# as for the service's own; lifted for criu, the restored process gets its\n"
+            "# own back from the images (seccomp filters, no_new_privs, capabilities)\n"
+            "NoNewPrivileges=no\n"
+            "SystemCallFilter=\n"
+            "SystemCallArchitectures=\n"
+            "RestrictAddressFamilies=\n"
+            "RestrictNamespaces=no\n"
+            "LockPersonality=no\n"
+            "MemoryDenyWriteExecute=no\n"
+            "RestrictRealtime=no\n"
+            "RestrictSUIDSGID=no\n"
+            "CapabilityBoundingSet=~\n"
+            "ProtectProc=default\n"
+            "ProcSubset=all\n"
+            "# criu's kernel probe, which needs a writable /tmp, cached from outside\n"
+            "ExecStartPre=-+" << kdat_cache_command(criu) << "\n"
+            "# what the restore writes: its log and lock, the pid file, this file\n"
+            "ExecStartPre=+/bin/mkdir -p " << kPidFileDir << "\n"
+         << "ReadWritePaths=" << images_dir.string() << " " << kPidFileDir << " " << drop_in_dir
+         << "\n";
+  text << "# once started, systemd reloads its configuration: this file is gone then\n"
+          "ExecStartPost=\n";
+  if (in_sandbox)  // a mount point in the sandbox: removed from outside
+    text << "ExecStartPost=-+/bin/rmdir " << drop_in_dir << "\n";
+  text << "ExecStartPost=-+" << systemctl_path() << " daemon-reload\n";
   return text.str();
 }
 
 Result<UnitTakeover> take_over_unit(const std::string &unit, const fs::path &images_dir,
                                     const std::vector<std::string> &checkpoint_ids,
-                                    const std::vector<std::string> &restore_argv)
+                                    const std::vector<std::string> &restore_argv,
+                                    bool in_sandbox)
 {
-  auto text = drop_in_text(unit, images_dir, checkpoint_ids, restore_argv);
+  auto text = drop_in_text(unit, images_dir, checkpoint_ids, restore_argv, in_sandbox);
   if (!text)
     return text.error();
   UnitTakeover takeover{unit, drop_in_path(unit, images_dir), pid_file_path(unit)};

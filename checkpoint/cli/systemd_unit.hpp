@@ -53,15 +53,23 @@ base::Result<std::optional<std::string>> service_unit_of(pid_t pid, std::string 
 // What `checkpoint` does to the unit before the dump: the drop-in, then
 // `systemctl daemon-reload`.  `restore_argv`: the restore command the
 // unit's start runs (this program, its options, restore -D DIR).
+// `in_sandbox`: the service runs in the unit's sandbox (unit_sandbox.hpp),
+// and so does the restore: ExecStart=! (root, the unit's namespaces), with
+// what criu cannot run under lifted for that start (seccomp filters,
+// NoNewPrivileges=, the capability bounding set, …: the restored process
+// gets its own back from the images) and the paths it writes made
+// writable; otherwise ExecStart=+ (root, no sandbox).
 base::Result<UnitTakeover> take_over_unit(const std::string &unit,
                                                 const std::filesystem::path &images_dir,
                                                 const std::vector<std::string> &checkpoint_ids,
-                                                const std::vector<std::string> &restore_argv);
+                                                const std::vector<std::string> &restore_argv,
+                                                bool in_sandbox = false);
 // The drop-in's text (for the tests).
 base::Result<std::string> drop_in_text(const std::string &unit,
                                              const std::filesystem::path &images_dir,
                                              const std::vector<std::string> &checkpoint_ids,
-                                             const std::vector<std::string> &restore_argv);
+                                             const std::vector<std::string> &restore_argv,
+                                             bool in_sandbox = false);
 std::filesystem::path drop_in_path(const std::string &unit, const std::filesystem::path &images_dir);
 std::filesystem::path pid_file_path(const std::string &unit);
 

@@ -5,18 +5,23 @@
 #include <boost/test/unit_test.hpp>
 
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "base/program.hpp"
+#include "sandboxed_process.hpp"
 
 using namespace std::chrono_literals;
 using dbus_checkpoint::base::last_lines;
+using dbus_checkpoint::base::namespaces_apart;
 using dbus_checkpoint::base::ProgramCommand;
 using dbus_checkpoint::base::run_program;
+using dbus_checkpoint::test::SandboxedProcess;
 
 BOOST_AUTO_TEST_CASE(programs_run_to_their_end)
 {
@@ -117,6 +122,50 @@ BOOST_AUTO_TEST_CASE(a_timeout_kills_its_own_process_group)
   if (!gone)
     ::kill(sleeper, SIGKILL);
   BOOST_TEST(gone, "the sleep the shell left is killed with it");
+}
+
+namespace {
+
+std::string namespace_link(const std::string &process, const char *kind)
+{
+  std::error_code error;
+  return std::filesystem::read_symlink("/proc/" + process + "/ns/" + kind, error).string();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(programs_run_in_the_namespaces_of_another_process)
+{
+  char pattern[] = "/tmp/dcp-test-program-XXXXXX";
+  BOOST_REQUIRE(::mkdtemp(pattern));
+  const std::filesystem::path ours = pattern;
+  BOOST_REQUIRE(std::ofstream(ours / "ours"));
+  {
+    SandboxedProcess sandboxed(
+        ours, [](int) { return true; },
+        [&] { return static_cast<bool>(std::ofstream(ours / "theirs")); });
+    const std::string pid = std::to_string(sandboxed.pid);
+    BOOST_TEST(namespaces_apart(sandboxed.pid) == (std::vector<std::string>{"net", "mnt"}));
+    BOOST_TEST(namespaces_apart(::getpid()).empty());
+
+    ProgramCommand command{{"/bin/sh", "-c",
+                            "readlink /proc/self/ns/net /proc/self/ns/mnt; ls; ls " +
+                                ours.string() + "; echo x > written"},
+                           {}, 10s};
+    command.namespaces_of = sandboxed.pid;
+    command.working_directory = ours;
+    auto run = run_program(command);
+    BOOST_REQUIRE(run.ok());
+    BOOST_TEST(run.value().succeeded(), run.value().output);
+    // their namespaces; "." is our directory, its path theirs (the tmpfs)
+    BOOST_TEST(run.value().output == namespace_link(pid, "net") + "\n" +
+                                         namespace_link(pid, "mnt") + "\nours\ntheirs\n");
+    BOOST_TEST(std::filesystem::exists(ours / "written"), "written through our directory");
+
+    command.argv[0] = "sh";
+    BOOST_TEST(!run_program(command).ok(), "another namespace needs an absolute program path");
+  }
+  std::filesystem::remove_all(ours);
 }
 
 BOOST_AUTO_TEST_CASE(log_tails)

@@ -114,3 +114,68 @@ BOOST_AUTO_TEST_CASE(the_manifest_names_the_unit)
     BOOST_TEST(!refused.ok(), path);
   }
 }
+
+BOOST_AUTO_TEST_CASE(a_sandboxed_units_start_restores_inside_its_sandbox)
+{
+  const std::string dir = "/var/lib/dcp/accounts";
+  auto text = drop_in_text("accounts-daemon.service", dir, kIds, restore_argv(dir), true);
+  BOOST_REQUIRE(text);
+  const std::string &t = text.value();
+  BOOST_TEST_MESSAGE(t);
+  // root (not the unit's User=), in the unit's namespaces: "!", not "+"
+  BOOST_TEST(t.find("\nExecStart=!/usr/bin/dbus-checkpoint --criu /usr/lib/dbus-checkpoint/criu ") !=
+             std::string::npos);
+  BOOST_TEST(t.find("\nExecStart=+") == std::string::npos);
+  for (const char *line :
+       {"\nNoNewPrivileges=no\n", "\nSystemCallFilter=\n", "\nSystemCallArchitectures=\n",
+        "\nRestrictAddressFamilies=\n", "\nRestrictNamespaces=no\n", "\nLockPersonality=no\n",
+        "\nMemoryDenyWriteExecute=no\n", "\nCapabilityBoundingSet=~\n", "\nProcSubset=all\n",
+        "\nExecStartPre=-+/bin/sh -c 'test -e /run/criu.kdat || exec /usr/lib/dbus-checkpoint/criu "
+        "check >/dev/null 2>&1'\n",
+        "\nExecStartPre=+/bin/mkdir -p /run/dbus-checkpoint\n",
+        "\nReadWritePaths=/var/lib/dcp/accounts /run/dbus-checkpoint "
+        "/etc/systemd/system/accounts-daemon.service.d\n",
+        "\nExecStartPost=-+/bin/rmdir /etc/systemd/system/accounts-daemon.service.d\n"})
+    BOOST_TEST(t.find(line) != std::string::npos, line);
+  // our ExecStartPre= lines come after the reset of the unit's own
+  BOOST_TEST(t.find("\nExecStartPre=\n") < t.find("\nExecStartPre=-+"));
+  BOOST_TEST(t.find("\nExecStartPost=-+/bin/rmdir") < t.find(" daemon-reload\n"));
+
+  // an unsandboxed unit's drop-in lifts nothing
+  auto plain = drop_in_text("avahi-daemon.service", dir, kIds, restore_argv(dir), false);
+  BOOST_REQUIRE(plain);
+  for (const char *line : {"SystemCallFilter=", "ReadWritePaths=", "NoNewPrivileges="})
+    BOOST_TEST(plain.value().find(line) == std::string::npos, line);
+
+  // ReadWritePaths= cannot quote: such a path is refused for a sandbox only
+  const std::string odd = "/var/lib/my dir";
+  BOOST_TEST(drop_in_text("x.service", odd, kIds, restore_argv(odd), false).ok());
+  BOOST_TEST(!drop_in_text("x.service", odd, kIds, restore_argv(odd), true).ok());
+}
+
+BOOST_AUTO_TEST_CASE(the_manifest_keeps_the_sandbox)
+{
+  const std::string drop_in = "/etc/systemd/system/accounts-daemon.service.d/zz-dbus-checkpoint.conf";
+  CheckpointManifest manifest = manifest_of("accounts-daemon.service", drop_in);
+  manifest.sandbox = ManifestSandbox{{"net", "mnt"}, {"file[65:4]"}};
+  auto parsed = parse_manifest(manifest_json(manifest));
+  BOOST_REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? std::string() : parsed.error().message));
+  BOOST_REQUIRE(parsed.value().sandbox);
+  BOOST_TEST(parsed.value().sandbox->namespaces == (std::vector<std::string>{"net", "mnt"}));
+  BOOST_TEST(parsed.value().sandbox->outside_files == (std::vector<std::string>{"file[65:4]"}));
+  auto without_sandbox = parse_manifest(manifest_json(manifest_of("accounts-daemon.service", drop_in)));
+  BOOST_REQUIRE(without_sandbox.ok());
+  BOOST_TEST(!without_sandbox.value().sandbox);
+
+  // what restore hands to criu as root comes only in the shapes checkpoint writes
+  for (const ManifestSandbox &bad :
+       {ManifestSandbox{{"user"}, {}}, ManifestSandbox{{"net"}, {"file[65:4] --exec-cmd"}},
+        ManifestSandbox{{"net"}, {"fd[3]:file[65:4]"}}, ManifestSandbox{{"net"}, {"file[x:4]"}}}) {
+    manifest.sandbox = bad;
+    BOOST_TEST(!parse_manifest(manifest_json(manifest)).ok(), manifest_json(manifest));
+  }
+  CheckpointManifest without_unit = manifest_of("accounts-daemon.service", drop_in);
+  without_unit.systemd_unit.reset();
+  without_unit.sandbox = ManifestSandbox{{"net"}, {}};
+  BOOST_TEST(!parse_manifest(manifest_json(without_unit)).ok(), "a sandbox restores only as a unit's start");
+}
