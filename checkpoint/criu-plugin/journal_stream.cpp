@@ -31,6 +31,9 @@ constexpr std::size_t kMaxHeaderLine = 254;
 constexpr int kStreamSendBuffer = 8 * 1024 * 1024;
 // Our image file of a datagram socket: this key and the path, alone.
 constexpr std::string_view kDatagramKey = "DATAGRAM";
+// The image of a stream whose journald end was closed before the dump
+// (journald stopped, which lets go of its streams): restored as closed.
+constexpr std::string_view kClosedStreamLine = "CLOSED_STREAM=1\n";
 
 std::string elapsed_ms(Clock::time_point started)
 {
@@ -307,6 +310,11 @@ Status save_journal_stream(int fd, std::uint32_t socket_inode, int images_dir,
   std::uint32_t journald_end = 0;
   if (Status s = peer_socket_inode(fd, socket_inode, journald_end); !s)
     return s;
+  if (journald_end == 0) {  // no peer any more
+    stream_out = JournalStream{};
+    stream_out.closed = true;
+    return write_image_file(images_dir, journal_file_name(socket_inode), std::string(kClosedStreamLine));
+  }
   const std::string state_file = journal_stream_file(paths, socket_status.st_dev, journald_end);
   std::string text;
   if (Status s = read_small_file(state_file, text); !s)
@@ -330,6 +338,18 @@ Status reopen_journal_stream(std::uint32_t socket_inode, int images_dir, const J
   const std::string datagram_line = std::string(kDatagramKey) + "=";
   if (image.starts_with(datagram_line))
     return reconnect_datagram(image.substr(datagram_line.size()), paths, socket_out);
+  if (image == kClosedStreamLine) {
+    // as it was: a stream socket whose other end is gone (writes: EPIPE)
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+      return base::errno_error("socketpair for a closed journal stream");
+    raw_bus::UniqueFd kept(pair[0]);
+    close(pair[1]);
+    stream_out = JournalStream{};
+    stream_out.closed = true;
+    socket_out = std::move(kept);
+    return {};
+  }
   if (Status s = parse_stream_image(image, stream_out); !s)
     return s;
   raw_bus::UniqueFd socket;
@@ -368,9 +388,13 @@ int dump_journal_socket(int fd, std::uint32_t socket_inode, int images_dir, cons
     log_error(stream_name(socket_inode) + " not dumped: " + s.error().message);
     return s.error().negative_errno();
   }
-  log_info(stream_name(socket_inode) + " of unit \"" + stream.unit_id + "\" (identifier \"" +
-           stream.identifier + "\", priority " + std::to_string(stream.priority) + ") dumped in " +
-           elapsed_ms(started));
+  if (stream.closed)
+    log_info(stream_name(socket_inode) + ", closed by journald (stopped since it was opened), "
+             "dumped as closed in " + elapsed_ms(started));
+  else
+    log_info(stream_name(socket_inode) + " of unit \"" + stream.unit_id + "\" (identifier \"" +
+             stream.identifier + "\", priority " + std::to_string(stream.priority) + ") dumped in " +
+             elapsed_ms(started));
   return 0;
 }
 
@@ -386,7 +410,9 @@ int restore_journal_socket(std::uint32_t socket_inode, int images_dir, const Jou
     log_error(stream_name(socket_inode) + " not restored: " + s.error().message);
     return s.error().negative_errno();
   }
-  log_info(stream.unit_id.empty() && stream.identifier.empty()
+  log_info(stream.closed
+               ? stream_name(socket_inode) + " restored closed, as it was, in " + elapsed_ms(started)
+           : stream.unit_id.empty() && stream.identifier.empty()
                ? "journal socket " + std::to_string(socket_inode) + " reconnected in " + elapsed_ms(started)
                : stream_name(socket_inode) + " reopened to journald for unit \"" + stream.unit_id + "\" in " +
                      elapsed_ms(started));

@@ -45,6 +45,9 @@ struct JournalStream {
   bool forward_to_syslog = false;
   bool forward_to_kmsg = false;
   bool forward_to_console = false;
+  // journald's end was closed (journald stopped, which lets go of its
+  // streams): saved and restored as a stream without a peer, no header
+  bool closed = false;
 
   bool operator==(const JournalStream &) const = default;
 };
@@ -66,11 +69,12 @@ std::string journal_datagram_peer(int fd, const JournalPaths &paths);
 
 // Reads journald's record of the stream whose client end is fd (inode
 // socket_inode) and writes dbus-checkpoint-<socket_inode>.journal in
-// images_dir.
+// images_dir; a stream whose journald end is closed is saved as closed.
 Status save_journal_stream(int fd, std::uint32_t socket_inode, int images_dir,
                            const JournalPaths &paths, JournalStream &stream_out);
 // A new stream to journald continuing the saved one: connected, header
-// sent, read side shut (as systemd does).  ENOENT if the images directory
+// sent, read side shut (as systemd does); a closed one closed again (a
+// socket whose peer is gone).  ENOENT if the images directory
 // holds no journal stream for this inode; a clear failure if journald does
 // not listen.
 Status reopen_journal_stream(std::uint32_t socket_inode, int images_dir,

@@ -347,3 +347,25 @@ BOOST_AUTO_TEST_CASE(a_stream_of_another_network_namespace_is_saved_and_reopened
                boost::test_tools::per_element());
   }
 }
+
+BOOST_AUTO_TEST_CASE(a_stream_journald_closed_is_restored_closed)
+{
+  // journald stopped (not restarted) lets go of its streams: the service's
+  // stdout has no peer any more, and journald no record of it
+  FakeJournald journald;
+  ServiceStream stream = open_service_stream(journald, kAvahiHeader);
+  stream.journald_end.reset();
+  const std::uint32_t inode = inode_of(stream.service_end.get());
+  BOOST_REQUIRE_EQUAL(dump_journal_socket(stream.service_end.get(), inode, journald.images.get(), journald.paths), 0);
+  stream.service_end.reset();
+
+  int restored = restore_journal_socket(inode, journald.images.get(), journald.paths);
+  BOOST_REQUIRE_GE(restored, 0);
+  UniqueFd restored_end(restored);
+  // as before the dump: nothing connects to journald, a write fails with EPIPE
+  struct pollfd ready{journald.listener.get(), POLLIN, 0};
+  BOOST_TEST(poll(&ready, 1, 100) == 0, "no new stream to journald");
+  const std::string line = "<5>after restore\n";
+  BOOST_TEST(send(restored_end.get(), line.data(), line.size(), MSG_NOSIGNAL) == -1);
+  BOOST_TEST(errno == EPIPE);
+}
