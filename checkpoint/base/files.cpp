@@ -37,18 +37,21 @@ std::error_code write_all(int fd, std::string_view bytes) noexcept
 
 std::error_code read_at_most(int fd, std::size_t limit, std::string &bytes_out)
 {
-  constexpr std::size_t kChunk = 65536;
+  // Read into a buffer of our own and keep only what came: a small file
+  // costs a small string (growing the string by 64 KiB per read zeroed
+  // and faulted in 64 KiB for each record of a few hundred bytes).
+  char chunk[65536];
   std::string bytes;
   while (bytes.size() <= limit) {
-    const std::size_t old_size = bytes.size();
-    bytes.resize(old_size + kChunk);
-    const ssize_t n = ::read(fd, bytes.data() + old_size, kChunk);
-    const int saved = errno;
-    bytes.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
     if (n == 0)
       break;
-    if (n < 0 && saved != EINTR)
-      return {saved, std::generic_category()};
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return {errno, std::generic_category()};
+    }
+    bytes.append(chunk, static_cast<std::size_t>(n));
   }
   bytes_out = std::move(bytes);
   return {};
