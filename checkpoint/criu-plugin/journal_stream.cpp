@@ -32,13 +32,6 @@ constexpr int kStreamSendBuffer = 8 * 1024 * 1024;
 // Our image file of a datagram socket: this key and the path, alone.
 constexpr std::string_view kDatagramKey = "DATAGRAM";
 
-std::string elapsed_ms(Clock::time_point started)
-{
-  return std::to_string(
-             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) +
-         " ms";
-}
-
 std::string stream_name(std::uint32_t socket_inode)
 {
   return "journal stream (socket " + std::to_string(socket_inode) + ")";
