@@ -160,8 +160,19 @@ def restore_section(figures, notes):
                    "`dbus-checkpoint restore` prints):\n\n"
                    + markdown_table(["ms, median (min–max)"] + scenarios, phase_rows) + "\n"
                    if phase_rows else "")
+    split = select(figures, "restore-plugin")
+    columns = distinct(split, "subject")
+    split_table = ("\nThe plugin split (init 0 ms, the same runs): the plugin in one piece, as "
+                   "before, vs the plugin CRIU loads now and its bus module, loaded only when "
+                   "needed; the ratio is taken run by run:\n\n"
+                   + markdown_table(["median (min–max)"] + columns,
+                                    [[f"{what} ({find(split, what, columns[0])['unit']})"]
+                                     + [cell(find(split, what, c)) for c in columns]
+                                     for what in ordered_whats(split)]) + "\n"
+                   if split else "")
     return (markdown_table(header, rows) + "\n\n" + "\n".join(lines) + "\nThe steps:\n\n"
-            + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n" + phase_table)
+            + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n" + phase_table
+            + split_table)
 
 
 def wayland_section(figures):
