@@ -64,8 +64,8 @@ constexpr const char *kUsage = R"(Usage: dcp-bench-restore [--runs N] [--json FI
 Cold start vs CRIU restore of the sd-bus sample service on our patched
 dbus-daemon (private system bus): --init-ms 0, 100, 1000, 3000 and a 200 MiB
 heap, that heap also with lazy pages, init 0 ms also with the plugin in one
-piece (before its bus module was split off).  N runs (>= 5, default 7) of every
-scenario; --json appends the figures to FILE; --scale is accepted and
+piece (before its bus module was split off); then `criu --version` vs
+/bin/true (3N runs each).  N runs (>= 5, default 7) of every scenario; --json appends the figures to FILE; --scale is accepted and
 ignored.  Needs root (CRIU does).
 )";
 
@@ -410,6 +410,39 @@ void report_plugin_split(Report &report, const ScenarioSamples &one_piece, const
   }
 }
 
+// What a criu run costs outside its log: exec, the dynamic linker
+// (libraries, relocations) and exit, measured as `criu --version` against
+// a trivial program, and with the relocations done at once (LD_BIND_NOW)
+// instead of lazily.  Interleaved, `runs` times each (at least 21).
+void report_criu_exec(Report &report, unsigned runs)
+{
+  struct Variant {
+    const char *subject;
+    std::vector<std::string> argv;
+    std::map<std::string, std::string> env;
+    Samples ms;
+  };
+  std::vector<Variant> variants = {
+      {"/bin/true", {"/bin/true"}, {}, {}},
+      {"criu --version", {DCP_CRIU_EXECUTABLE, "--version"}, {}, {}},
+      {"criu --version, LD_BIND_NOW=1", {DCP_CRIU_EXECUTABLE, "--version"}, {{"LD_BIND_NOW", "1"}}, {}},
+  };
+  for (unsigned run = 0; run < std::max(runs, 21u); run++)
+    for (Variant &variant : variants) {
+      const auto start = Clock::now();
+      test::CommandResult result = test::run_command(variant.argv, 10s, variant.env);
+      const double ms = milliseconds_between(start, Clock::now());
+      if (!result.ok())
+        throw std::runtime_error(variant.subject + std::string(": ") + result.describe());
+      variant.ms.add(ms);
+    }
+  for (const Variant &variant : variants)
+    report.add({"criu-exec", "run to its end (fork, exec, exit)", variant.subject, "ms", variant.ms});
+  for (std::size_t i = 1; i < variants.size(); i++)
+    report.add({"criu-exec", "/ /bin/true", variants[i].subject, "x",
+                paired_ratios(variants[i].ms, variants[0].ms)});
+}
+
 void print_table_if_any(const Report &report, const std::string &title, const std::string &group)
 {
   for (const Figure &figure : report.figures())
@@ -453,6 +486,8 @@ int main(int argc, char **argv)
     for (const Scenario &scenario : kScenarios)
       if (!(scenario.lazy_pages && lazy_failure))
         samples[scenario.subject].report_to(report, scenario);
+    progress("criu --version vs /bin/true");
+    report_criu_exec(report, options.runs * 3);
     if (samples.count(kOnePieceSubject) && samples.count(kSplitSubject))
       report_plugin_split(report, samples[kOnePieceSubject], samples[kSplitSubject]);
     if (kernel_probe_redone)
@@ -468,6 +503,7 @@ int main(int argc, char **argv)
                        "restore-phases");
     print_table_if_any(report, "The plugin split: one piece (before) vs plugin + bus module, init 0 ms",
                        "restore-plugin");
+    report.print_table("What a criu run costs outside its log: exec, libraries, exit", "criu-exec");
     print_verdicts(report);
   });
 }

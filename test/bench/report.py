@@ -170,9 +170,17 @@ def restore_section(figures, notes):
                                      + [cell(find(split, what, c)) for c in columns]
                                      for what in ordered_whats(split)]) + "\n"
                    if split else "")
+    exec_figures = select(figures, "criu-exec")
+    exec_table = ("\nWhat a criu run costs outside its log (exec, the dynamic linker, exit): "
+                  "`criu --version` against `/bin/true`, interleaved:\n\n"
+                  + markdown_table(["median (min–max)"] + distinct(exec_figures, "what"),
+                                   [[subject] + [cell(find(exec_figures, what, subject))
+                                                 for what in distinct(exec_figures, "what")]
+                                    for subject in distinct(exec_figures, "subject")]) + "\n"
+                  if exec_figures else "")
     return (markdown_table(header, rows) + "\n\n" + "\n".join(lines) + "\nThe steps:\n\n"
             + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n" + phase_table
-            + split_table)
+            + split_table + exec_table)
 
 
 def wayland_section(figures):
