@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "raw-bus/raw_bus.hpp"
+#include "raw-bus/raw_socket.hpp"
 
 namespace dbus_checkpoint::criu_plugin {
 

@@ -39,6 +39,7 @@ Status check_images_dir(int dir_fd)
 std::string record_file_name(std::uint32_t socket_inode) { return image_file_name(socket_inode, ".record"); }
 std::string bus_file_name(std::uint32_t socket_inode) { return image_file_name(socket_inode, ".bus"); }
 std::string journal_file_name(std::uint32_t socket_inode) { return image_file_name(socket_inode, ".journal"); }
+std::string reattach_file_name(std::uint32_t socket_inode) { return image_file_name(socket_inode, ".reattach"); }
 
 Status write_image_file(int dir_fd, const std::string &name, std::string_view bytes)
 {

@@ -35,13 +35,6 @@ constexpr std::string_view kDatagramKey = "DATAGRAM";
 // (journald stopped, which lets go of its streams): restored as closed.
 constexpr std::string_view kClosedStreamLine = "CLOSED_STREAM=1\n";
 
-std::string elapsed_ms(Clock::time_point started)
-{
-  return std::to_string(
-             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) +
-         " ms";
-}
-
 std::string stream_name(std::uint32_t socket_inode)
 {
   return "journal stream (socket " + std::to_string(socket_inode) + ")";

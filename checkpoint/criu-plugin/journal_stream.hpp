@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-#include "raw-bus/raw_bus.hpp"
+#include "raw-bus/raw_socket.hpp"
 
 namespace dbus_checkpoint::criu_plugin {
 

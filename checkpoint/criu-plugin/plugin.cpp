@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // dbus-checkpoint's CRIU plugin: CRIU calls it for every socket of a dumped
 // task whose peer is outside the dump, and again for each socket it
-// claimed when restoring.  The work is in socket_hooks.cpp (bus
-// connections) and journal_stream.cpp (stdout/stderr and syslog sockets to
-// the journal); here is only the registration and the boundary, where no
-// C++ exception may pass into CRIU.
+// claimed when restoring.  The work is in prepared_reattach.cpp (the
+// common restore of a bus connection), the bus module (bus_module.hpp:
+// the rest of bus connections, loaded when needed) and journal_stream.cpp
+// (stdout/stderr and syslog sockets to the journal); here is only the
+// registration and the boundary, where no C++ exception may pass into
+// CRIU.
+//
+// Built with DCP_CRIU_PLUGIN_ONE_PIECE, the bus module's code is linked in
+// and called for every bus socket, as before the split: dcp-bench-restore
+// measures the two side by side.
 #include <cerrno>
 #include <cstdint>
-#include <exception>
-#include <new>
-#include <string>
 
 #include "journal_stream.hpp"
-#include "plugin_log.hpp"
+#include "plugin_guard.hpp"
+#ifdef DCP_CRIU_PLUGIN_ONE_PIECE
 #include "socket_hooks.hpp"
+#else
+#include "bus_module.hpp"
+#include "prepared_reattach.hpp"
+#endif
 
 // CRIU finds CR_PLUGIN_DESC with dlsym: it is the one symbol the plugin
 // exports (see exports.map); everything else is hidden.
@@ -32,28 +40,36 @@ namespace {
 
 using namespace dbus_checkpoint::criu_plugin;
 
-template <typename Hook>
-int guarded(const char *hook, Hook &&run) noexcept
+#ifdef DCP_CRIU_PLUGIN_ONE_PIECE
+int dump_bus(int fd, std::uint32_t inode, int images_dir) { return dump_bus_socket(fd, inode, images_dir); }
+int restore_bus(std::uint32_t inode, int images_dir) { return restore_bus_socket(inode, images_dir); }
+#else
+int dump_bus(int fd, std::uint32_t inode, int images_dir) { return bus_module_dump(fd, inode, images_dir); }
+
+int restore_bus(std::uint32_t inode, int images_dir)
 {
-  try {
-    return run();
-  } catch (const std::bad_alloc &) {
-    log_error(std::string(hook) + ": out of memory");
-    return -ENOMEM;
-  } catch (const std::exception &e) {
-    log_error(std::string(hook) + ": " + e.what());
-    return -EIO;
-  } catch (...) {
-    return -EIO;
+  dbus_checkpoint::base::UniqueFd socket;
+  int error = 0;
+  switch (restore_prepared_bus_socket(inode, images_dir, socket, error)) {
+  case PreparedReattach::kDone:
+    return socket.release();
+  case PreparedReattach::kNotOurs:
+    return -ENOTSUP;
+  case PreparedReattach::kFailed:
+    return error;
+  case PreparedReattach::kNeedsBusModule:
+    break;
   }
+  return bus_module_restore(inode, images_dir);
 }
+#endif
 
 // CRIU passes socket inodes (32 bits in the kernel) as int.
 int dump_unix_socket(int fd, int id)
 {
   return guarded("dump", [&] {
     const auto inode = static_cast<std::uint32_t>(id);
-    int claimed = dump_bus_socket(fd, inode, criu_get_image_dir());
+    int claimed = dump_bus(fd, inode, criu_get_image_dir());
     if (claimed != -ENOTSUP)
       return claimed;
     return dump_journal_socket(fd, inode, criu_get_image_dir());
@@ -64,7 +80,7 @@ int restore_unix_socket(int id)
 {
   return guarded("restore", [&] {
     const auto inode = static_cast<std::uint32_t>(id);
-    int restored = restore_bus_socket(inode, criu_get_image_dir());
+    int restored = restore_bus(inode, criu_get_image_dir());
     if (restored != -ENOTSUP)
       return restored;
     return restore_journal_socket(inode, criu_get_image_dir());

@@ -31,4 +31,10 @@ void log_at(unsigned level, const char *prefix, const std::string &text)
 void log_error(const std::string &text) { log_at(kLogError, "Error: ", text); }
 void log_info(const std::string &text) { log_at(kLogInfo, "", text); }
 
+std::string elapsed_ms(std::chrono::steady_clock::time_point started)
+{
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  return std::to_string(ms.count()) + " ms";
+}
+
 } // namespace dbus_checkpoint::criu_plugin

@@ -5,11 +5,15 @@
 // (another CRIU build), lines go to stderr.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace dbus_checkpoint::criu_plugin {
 
 void log_error(const std::string &text);
 void log_info(const std::string &text);
+
+// "12 ms": the time since `started`, for those lines.
+std::string elapsed_ms(std::chrono::steady_clock::time_point started);
 
 } // namespace dbus_checkpoint::criu_plugin

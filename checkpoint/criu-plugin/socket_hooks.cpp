@@ -11,6 +11,7 @@
 #include "bus_socket.hpp"
 #include "image_files.hpp"
 #include "plugin_log.hpp"
+#include "prepared_reattach.hpp"
 #include "record_abi.hpp"
 
 namespace dbus_checkpoint::criu_plugin {
@@ -18,17 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Reattach is the first message on its socket.
-constexpr std::uint32_t kReattachSerial = 1;
 // For all of a socket's restore: Import (and the bus letting go of a
 // unique name, see release_unique_name), the handshake, Reattach's answer.
 constexpr std::chrono::seconds kReattachTimeout{10};
-
-std::string elapsed_ms(Clock::time_point started)
-{
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  return std::to_string(ms.count()) + " ms";
-}
 
 std::string socket_name(std::uint32_t socket_inode)
 {
@@ -42,6 +35,23 @@ Status frozen_on_bus(const std::string &bus_path, bus_client::SdBus &bus_out,
   if (Status s = open_bus_at(bus_path, bus_out); !s)
     return s;
   return list_frozen(bus_out.get(), frozen_out);
+}
+
+// The bytes of Reattach(checkpoint_id, {"Unread": the record's unread
+// bytes, "Secret": its secret}) as the first message of a socket.
+Status reattach_call_bytes(const std::string &checkpoint_id, const DcpRecord *record,
+                           std::string &call_bytes_out)
+{
+  const void *unread = nullptr;
+  std::size_t n_unread = 0;
+  dcp_record_get_unread_by_client(record, &unread, &n_unread);
+  // the record's secret: only who holds the images may reattach
+  raw_bus::Message call = raw_bus::new_reattach_call(
+      checkpoint_id, std::string_view(static_cast<const char *>(unread), n_unread),
+      dcp_record_get_reattach_secret(record));
+  if (!call)
+    return base::failure(ENOMEM, "cannot build the Reattach call");
+  return raw_bus::marshal(call.get(), kReattachSerial, call_bytes_out);
 }
 
 Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bus_path, int images_dir)
@@ -82,6 +92,12 @@ Status dump_connection(int fd, std::uint32_t socket_inode, const std::string &bu
     return s;
   if (Status s = write_image_file(images_dir, bus_file_name(socket_inode), bus_path); !s)
     return s;
+  // The restore sends these bytes as they are (prepared_reattach.hpp).
+  std::string call_bytes;
+  if (Status s = reattach_call_bytes(dcp_record_get_checkpoint_id(record.get()), record.get(), call_bytes); !s)
+    return s;
+  if (Status s = write_image_file(images_dir, reattach_file_name(socket_inode), call_bytes); !s)
+    return s;
   log_info(socket_name(socket_inode) + " is " + owner->unique_name + " (checkpoint " +
            owner->id + ") on the bus at " + bus_path + ": " +
            std::to_string(unread.size()) + " unread bytes, record of " +
@@ -120,30 +136,15 @@ Status send_reattach(const std::string &bus_path, const std::string &checkpoint_
                      raw_bus::UniqueFd &socket_out, bool &unknown_out)
 {
   unknown_out = false;
-  const void *unread = nullptr;
-  std::size_t n_unread = 0;
-  dcp_record_get_unread_by_client(record, &unread, &n_unread);
-  // the record's secret: only who holds the images may reattach
-  raw_bus::Message call = raw_bus::new_reattach_call(
-      checkpoint_id, std::string_view(static_cast<const char *>(unread), n_unread),
-      dcp_record_get_reattach_secret(record));
-  if (!call)
-    return base::failure(ENOMEM, "cannot build the Reattach call");
   std::string call_bytes;
-  if (Status s = raw_bus::marshal(call.get(), kReattachSerial, call_bytes); !s)
+  if (Status s = reattach_call_bytes(checkpoint_id, record, call_bytes); !s)
     return s;
 
   raw_bus::UniqueFd socket;
   std::string reply_bytes;
   raw_bus::Message reply;
-  Status s = raw_bus::connect_unix_stream(bus_path, socket);
-  if (s)
-    s = raw_bus::authenticate_external(socket.get(), deadline);
-  if (s)
-    s = raw_bus::send_all(socket.get(), call_bytes);
   // Exactly the reply: what follows it on the socket is the client's.
-  if (s)
-    s = raw_bus::read_message(socket.get(), deadline, reply_bytes);
+  Status s = raw_bus::send_first_message(bus_path, call_bytes, deadline, socket, reply_bytes);
   if (s)
     s = raw_bus::demarshal(reply_bytes, reply);
   if (s)

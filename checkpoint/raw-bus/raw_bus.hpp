@@ -1,17 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// A bus client's socket at the byte level, for what no client library
-// does: continue a connection on a new socket (Reattach instead of Hello),
-// take the exact bytes a client had not read, read exactly one message and
-// not a byte more (the socket then goes to another owner, the restored
-// process, whose stream must continue at the next byte).
-//
-// Messages are built and parsed with libdbus; the socket, the SASL
-// handshake and the framing are ours.  Every function returns a Status
-// (never throws): an errno-style code for callers that must return one
-// (the CRIU plugin) and a sentence for logs.
+// The messages sent on a raw bus socket (raw_socket.hpp), built and parsed
+// with libdbus: the Reattach call, a call to the bus driver, a reply's
+// error.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,37 +11,9 @@
 
 #include <dbus/dbus.h>
 
-#include "base/result.hpp"
-#include "base/unique_fd.hpp"
+#include "raw-bus/raw_socket.hpp"
 
 namespace dbus_checkpoint::raw_bus {
-
-using base::UniqueFd;
-using Deadline = std::chrono::steady_clock::time_point;
-
-// ---- The socket ----------------------------------------------------------
-
-// A connected AF_UNIX stream socket (close-on-exec, blocking).
-base::Status connect_unix_stream(const std::string &socket_path, UniqueFd &socket_out);
-base::Status send_all(int fd, std::string_view bytes);
-// Appends exactly n bytes to out, waiting for them until the deadline.
-base::Status read_exactly(int fd, std::size_t n, Deadline deadline, std::string &out);
-// SASL EXTERNAL as our uid, then BEGIN.  No Unix fd negotiation: the bus
-// keeps what the frozen connection had negotiated.  Reads the server's
-// answer line and nothing after it.
-base::Status authenticate_external(int fd, Deadline deadline);
-// Replaces message_out with the bytes of exactly one whole message.
-base::Status read_message(int fd, Deadline deadline, std::string &message_out);
-// Bytes waiting in the socket's receive queue (SIOCINQ).
-base::Status bytes_in_socket(int fd, std::size_t &n_out);
-// Those bytes, left in place (MSG_PEEK): what the bus sent and the client
-// had not read.
-base::Status peek_unread(int fd, std::string &bytes_out);
-
-// The length of the whole message that starts with this fixed header (its
-// first kFixedHeaderLength bytes), or 0 if they cannot start a message.
-inline constexpr std::size_t kFixedHeaderLength = 16;
-std::size_t message_length(std::string_view fixed_header);
 
 // ---- Messages (libdbus) ------------------------------------------------
 

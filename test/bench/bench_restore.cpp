@@ -11,7 +11,10 @@
 //     answers, each step timed;
 //   - the heap case once more with lazy pages: `criu lazy-pages` serves the
 //     pages of the (ordinary) dump through userfaultfd, `criu restore
-//     --lazy-pages` restores without them.
+//     --lazy-pages` restores without them;
+//   - init 0 ms once more with the plugin in one piece, as before its bus
+//     module was split off (it loads sd-bus, libdbus and the record library
+//     with CRIU and restores through them), side by side with the plugin.
 // Each run goes through every scenario in turn, and the cold/restore ratio
 // is taken within one cycle, so that the load of other processes on the
 // machine cancels out as far as it can.
@@ -60,8 +63,9 @@ namespace {
 constexpr const char *kUsage = R"(Usage: dcp-bench-restore [--runs N] [--json FILE]
 Cold start vs CRIU restore of the sd-bus sample service on our patched
 dbus-daemon (private system bus): --init-ms 0, 100, 1000, 3000 and a 200 MiB
-heap, that heap also with lazy pages.  N runs (>= 5, default 7) of every
-scenario; --json appends the figures to FILE; --scale is accepted and
+heap, that heap also with lazy pages, init 0 ms also with the plugin in one
+piece (before its bus module was split off); then `criu --version` vs
+/bin/true (3N runs each).  N runs (>= 5, default 7) of every scenario; --json appends the figures to FILE; --scale is accepted and
 ignored.  Needs root (CRIU does).
 )";
 
@@ -70,18 +74,24 @@ constexpr const char *kServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnkno
 constexpr const char *kNameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner";
 constexpr double kMiB = 1024.0 * 1024.0;
 
+constexpr const char *kOnePieceSubject = "init 0 ms, one-piece plugin";
+
 struct Scenario {
   std::string subject;  // as the figures name it
   unsigned init_ms = 0;
   unsigned heap_mb = 0;
   bool lazy_pages = false;
+  bool one_piece_plugin = false;  // the plugin as before the split
 };
 
 const std::vector<Scenario> kScenarios = {
     {"init 0 ms", 0, 0},          {"init 100 ms", 100, 0},
     {"init 1000 ms", 1000, 0},    {"init 3000 ms", 3000, 0},
     {"heap 200 MiB", 0, 200},     {"heap 200 MiB lazy", 0, 200, true},
+    {kOnePieceSubject, 0, 0, false, true},
 };
+// What the one-piece plugin is measured against.
+constexpr const char *kSplitSubject = "init 0 ms";
 
 template <typename T>
 T value_or_throw(base::Result<T> result, const std::string &what)
@@ -97,12 +107,18 @@ void throw_unless_ok(const base::Result<void> &result, const std::string &what)
     throw std::runtime_error(what + ": " + result.error().describe());
 }
 
+const char *plugin_dir(const Scenario &scenario)
+{
+  return scenario.one_piece_plugin ? DCP_CRIU_ONE_PIECE_PLUGIN_DIR : DCP_CRIU_PLUGIN_DIR;
+}
+
 // `criu ACTION -D images -L plugins -o ACTION.log extra...`
 std::vector<std::string> criu_command(const std::string &action, const fs::path &images,
+                                      const Scenario &scenario,
                                       const std::vector<std::string> &extra = {})
 {
   std::vector<std::string> argv = {DCP_CRIU_EXECUTABLE, action, "-D", images.string(),
-                                   "-L", DCP_CRIU_PLUGIN_DIR, "-o", action + ".log"};
+                                   "-L", plugin_dir(scenario), "-o", action + ".log"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -114,11 +130,11 @@ struct TimedCriu {
   double ms = 0;
 };
 
-TimedCriu run_criu(const std::string &action, const fs::path &images,
+TimedCriu run_criu(const std::string &action, const fs::path &images, const Scenario &scenario,
                    const std::vector<std::string> &extra)
 {
   const auto start = Clock::now();
-  test::CommandResult result = test::run_command(criu_command(action, images, extra), 60s);
+  test::CommandResult result = test::run_command(criu_command(action, images, scenario, extra), 60s);
   return {std::move(result), milliseconds_between(start, Clock::now())};
 }
 
@@ -237,7 +253,7 @@ class RestoreBench {
 
     checkpoint_id_ = value_or_throw(admin_.freeze(kServiceName), "Freeze");
     const pid_t pid = service.pid();
-    TimedCriu dump = run_criu("dump", images_, {"-t", std::to_string(pid)});
+    TimedCriu dump = run_criu("dump", images_, scenario, {"-t", std::to_string(pid)});
     throw_unless_ok(dump, "dump", images_);
     times.dump_ms = dump.ms;
     // CRIU killed it; the pid must be free again before CRIU can restore it.
@@ -270,7 +286,7 @@ class RestoreBench {
     std::vector<std::string> restore_options = {"-d", "-v4"};
     const auto start = Clock::now();
     if (scenario.lazy_pages) {
-      lazy_daemon.emplace(criu_command("lazy-pages", images_),
+      lazy_daemon.emplace(criu_command("lazy-pages", images_, scenario),
                           (images_ / "lazy-pages.out").string());
       const fs::path socket = images_ / "lazy-pages.socket";
       if (!test::wait_until([&] { return fs::exists(socket) || !lazy_daemon->running(); }, 10s) ||
@@ -280,7 +296,7 @@ class RestoreBench {
       times.lazy_daemon_ms = milliseconds_between(start, Clock::now());
       restore_options.push_back("--lazy-pages");
     }
-    TimedCriu run = run_criu("restore", images_, restore_options);
+    TimedCriu run = run_criu("restore", images_, scenario, restore_options);
     if (criu::process_exists(pid))
       restored.emplace(pid);
     throw_unless_ok(run, "restore", images_);
@@ -363,7 +379,78 @@ struct ScenarioSamples {
     for (const auto &[name, samples] : phases)
       report.add({"restore-phases", "criu restore: " + name, s, "ms", samples});
   }
+
+  // A phase of criu restore's log (empty if it never showed).
+  Samples phase(const std::string &name) const
+  {
+    for (const auto &[phase_name, samples] : phases)
+      if (phase_name == name)
+        return samples;
+    return {};
+  }
 };
+
+// The one-piece plugin against the plugin, run by run: what the split
+// changed at restore.
+void report_plugin_split(Report &report, const ScenarioSamples &one_piece, const ScenarioSamples &split)
+{
+  const std::vector<std::pair<std::string, std::pair<Samples, Samples>>> compared = {
+      {"criu restore: plugin load", {one_piece.phase("plugin load"), split.phase("plugin load")}},
+      {"criu restore: reattach", {one_piece.phase("reattach"), split.phase("reattach")}},
+      {"criu restore -d", {one_piece.criu_restore, split.criu_restore}},
+      {"restore -> first answered Get", {one_piece.restore, split.restore}},
+  };
+  for (const auto &[what, pair] : compared) {
+    const auto &[before, after] = pair;
+    if (before.empty() || after.empty() || before.values.size() != after.values.size())
+      continue;
+    report.add({"restore-plugin", what, "one-piece plugin", "ms", before});
+    report.add({"restore-plugin", what, "plugin + bus module", "ms", after});
+    report.add({"restore-plugin", what, "one-piece / split", "x", paired_ratios(before, after)});
+  }
+}
+
+// What a criu run costs outside its log: exec, the dynamic linker
+// (libraries, relocations) and exit, measured as `criu --version` against
+// a trivial program, and with the relocations done at once (LD_BIND_NOW)
+// instead of lazily.  Interleaved, `runs` times each (at least 21).
+void report_criu_exec(Report &report, unsigned runs)
+{
+  struct Variant {
+    const char *subject;
+    std::vector<std::string> argv;
+    std::map<std::string, std::string> env;
+    Samples ms;
+  };
+  std::vector<Variant> variants = {
+      {"/bin/true", {"/bin/true"}, {}, {}},
+      {"criu --version", {DCP_CRIU_EXECUTABLE, "--version"}, {}, {}},
+      {"criu --version, LD_BIND_NOW=1", {DCP_CRIU_EXECUTABLE, "--version"}, {{"LD_BIND_NOW", "1"}}, {}},
+  };
+  for (unsigned run = 0; run < std::max(runs, 21u); run++)
+    for (Variant &variant : variants) {
+      const auto start = Clock::now();
+      test::CommandResult result = test::run_command(variant.argv, 10s, variant.env);
+      const double ms = milliseconds_between(start, Clock::now());
+      if (!result.ok())
+        throw std::runtime_error(variant.subject + std::string(": ") + result.describe());
+      variant.ms.add(ms);
+    }
+  for (const Variant &variant : variants)
+    report.add({"criu-exec", "run to its end (fork, exec, exit)", variant.subject, "ms", variant.ms});
+  for (std::size_t i = 1; i < variants.size(); i++)
+    report.add({"criu-exec", "/ /bin/true", variants[i].subject, "x",
+                paired_ratios(variants[i].ms, variants[0].ms)});
+}
+
+void print_table_if_any(const Report &report, const std::string &title, const std::string &group)
+{
+  for (const Figure &figure : report.figures())
+    if (figure.group == group) {
+      report.print_table(title, group);
+      return;
+    }
+}
 
 } // namespace
 
@@ -399,6 +486,10 @@ int main(int argc, char **argv)
     for (const Scenario &scenario : kScenarios)
       if (!(scenario.lazy_pages && lazy_failure))
         samples[scenario.subject].report_to(report, scenario);
+    progress("criu --version vs /bin/true");
+    report_criu_exec(report, options.runs * 3);
+    if (samples.count(kOnePieceSubject) && samples.count(kSplitSubject))
+      report_plugin_split(report, samples[kOnePieceSubject], samples[kSplitSubject]);
     if (kernel_probe_redone)
       report.add_note("restore", "criu restore did not find its kernel probe in /run/criu.kdat "
                                  "(an upstream CRIU keeps it only on a tmpfs /run; ours for the "
@@ -410,6 +501,9 @@ int main(int argc, char **argv)
     report.print_table("Checkpoint and restore steps", "restore-steps");
     report.print_table("Where criu restore's time goes (its -v4 log; criu-probe/restore_phases)",
                        "restore-phases");
+    print_table_if_any(report, "The plugin split: one piece (before) vs plugin + bus module, init 0 ms",
+                       "restore-plugin");
+    report.print_table("What a criu run costs outside its log: exec, libraries, exit", "criu-exec");
     print_verdicts(report);
   });
 }

@@ -160,8 +160,27 @@ def restore_section(figures, notes):
                    "`dbus-checkpoint restore` prints):\n\n"
                    + markdown_table(["ms, median (min–max)"] + scenarios, phase_rows) + "\n"
                    if phase_rows else "")
+    split = select(figures, "restore-plugin")
+    columns = distinct(split, "subject")
+    split_table = ("\nThe plugin split (init 0 ms, the same runs): the plugin in one piece, as "
+                   "before, vs the plugin CRIU loads now and its bus module, loaded only when "
+                   "needed; the ratio is taken run by run:\n\n"
+                   + markdown_table(["median (min–max)"] + columns,
+                                    [[f"{what} ({find(split, what, columns[0])['unit']})"]
+                                     + [cell(find(split, what, c)) for c in columns]
+                                     for what in ordered_whats(split)]) + "\n"
+                   if split else "")
+    exec_figures = select(figures, "criu-exec")
+    exec_table = ("\nWhat a criu run costs outside its log (exec, the dynamic linker, exit): "
+                  "`criu --version` against `/bin/true`, interleaved:\n\n"
+                  + markdown_table(["median (min–max)"] + distinct(exec_figures, "what"),
+                                   [[subject] + [cell(find(exec_figures, what, subject))
+                                                 for what in distinct(exec_figures, "what")]
+                                    for subject in distinct(exec_figures, "subject")]) + "\n"
+                  if exec_figures else "")
     return (markdown_table(header, rows) + "\n\n" + "\n".join(lines) + "\nThe steps:\n\n"
-            + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n" + phase_table)
+            + markdown_table(["median (min–max)"] + scenarios, step_rows) + "\n" + phase_table
+            + split_table + exec_table)
 
 
 def wayland_section(figures):

@@ -5,12 +5,17 @@
 // Needs root (CRIU does).  Shared helpers: criu_support.hpp.
 #define BOOST_TEST_MODULE criu_plugin
 #include <boost/test/data/test_case.hpp>
+#include <boost/algorithm/string/join.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <dlfcn.h>
 
+#include <dbus/dbus.h>
+
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <regex>
 #include <string>
 #include <thread>
@@ -69,6 +74,27 @@ namespace {
 
 constexpr const char *kPeerName = "org.dbuscheckpoint.Peer";
 constexpr const char *kNotFrozenLine = "is not frozen: freeze it first (dbus-checkpoint checkpoint does)";
+// The plugin's line when it loads its bus module (bus_module.cpp).
+constexpr const char *kBusModuleLoaded = "loaded the bus module";
+
+// The libraries a shared object names as NEEDED (readelf -d).
+std::vector<std::string> needed_libraries(const std::string &path)
+{
+  CommandResult readelf = run_command({"readelf", "-d", path});
+  BOOST_REQUIRE_MESSAGE(readelf.ok(), readelf.describe());
+  std::vector<std::string> needed;
+  const std::regex line(R"(\(NEEDED\)[^\[]*\[([^\]]+)\])");
+  for (auto it = std::sregex_iterator(readelf.out.begin(), readelf.out.end(), line);
+       it != std::sregex_iterator(); ++it)
+    needed.push_back((*it)[1]);
+  return needed;
+}
+
+// What the plugin logged during a restore.
+std::string restore_log_of(const CheckpointedService &checkpointed)
+{
+  return read_file((checkpointed.images / "restore.log").string());
+}
 
 BOOST_TEST_GLOBAL_FIXTURE(BecomeSubreaper);
 
@@ -78,17 +104,72 @@ const auto kAllKinds = boost::unit_test::data::make(all_sample_kinds());
 const auto kSingleThreadedKinds =
     boost::unit_test::data::make(std::vector<SampleKind>{SampleKind::SdBus, SampleKind::PythonDbus});
 
+// The module at `path` exports `symbol`, and not the record library's.
+void expect_exported(const std::string &path, const char *symbol)
+{
+  // RTLD_LAZY: criu_get_image_dir is CRIU's, bound only when called.
+  void *module = dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
+  BOOST_REQUIRE_MESSAGE(module != nullptr, dlerror());
+  BOOST_TEST(dlsym(module, symbol) != nullptr, symbol);
+  BOOST_TEST(dlsym(module, "dcp_record_parse") == nullptr, "the record library stays inside");
+  dlclose(module);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(plugin_exports_only_its_descriptor)
 {
-  const std::string path = std::string(DCP_CRIU_PLUGIN_DIR) + "/dbus-checkpoint-criu.so";
-  // RTLD_LAZY: criu_get_image_dir is CRIU's, bound only when called.
-  void *plugin = dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
-  BOOST_REQUIRE_MESSAGE(plugin != nullptr, dlerror());
-  BOOST_TEST(dlsym(plugin, "CR_PLUGIN_DESC") != nullptr);
-  BOOST_TEST(dlsym(plugin, "dcp_record_parse") == nullptr, "the record library stays inside");
-  dlclose(plugin);
+  expect_exported(std::string(DCP_CRIU_PLUGIN_DIR) + "/dbus-checkpoint-criu.so", "CR_PLUGIN_DESC");
+}
+
+// What CRIU loads at start-up is small: the bus's client libraries are in
+// the bus module, loaded only when needed (bus_module.hpp), and libstdc++
+// is linked in.
+BOOST_AUTO_TEST_CASE(plugin_links_no_client_library)
+{
+  const std::string plugin = std::string(DCP_CRIU_PLUGIN_DIR) + "/dbus-checkpoint-criu.so";
+  const std::vector<std::string> needed = needed_libraries(plugin);
+  BOOST_TEST_MESSAGE("the plugin needs: " << boost::algorithm::join(needed, " "));
+  BOOST_TEST(!needed.empty());
+  for (const std::string &library : needed)
+    for (const char *heavy : {"systemd", "dbus", "protobuf", "libstdc++"})
+      BOOST_TEST(library.find(heavy) == std::string::npos, "the plugin needs " << library);
+  expect_exported(std::string(DCP_CRIU_PLUGIN_DIR) + "/dbus-checkpoint-criu.d/dbus-checkpoint-criu-bus.so",
+                  "dcp_criu_bus_restore");
+}
+
+BOOST_AUTO_TEST_CASE(message_kind_reads_the_type_and_the_reply_serial)
+{
+  namespace raw_bus = dbus_checkpoint::raw_bus;
+  Message call = new_bus_call("org.freedesktop.DBus.Checkpoint", "Reattach");
+  dbus_message_set_serial(call.get(), 1);
+  Message answer(dbus_message_new_method_return(call.get()));
+  Message refusal(dbus_message_new_error(call.get(), DBUS_ERROR_INVALID_ARGS, "no such checkpoint"));
+  Message signal(dbus_message_new_signal("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameAcquired"));
+  BOOST_REQUIRE(answer && refusal && signal);
+  dbus_message_set_destination(answer.get(), ":1.7");
+  const std::map<std::string, std::pair<int, std::uint32_t>> expected = {
+      {marshal(answer.get(), 9), {DBUS_MESSAGE_TYPE_METHOD_RETURN, 1}},
+      {marshal(refusal.get(), 10), {DBUS_MESSAGE_TYPE_ERROR, 1}},
+      {marshal(signal.get(), 11), {DBUS_MESSAGE_TYPE_SIGNAL, 0}},
+      {marshal(call.get(), 12), {DBUS_MESSAGE_TYPE_METHOD_CALL, 0}},
+  };
+  for (const auto &[bytes, kind] : expected) {
+    raw_bus::MessageKind read;
+    const dbus_checkpoint::base::Status s = raw_bus::read_message_kind(bytes, read);
+    BOOST_REQUIRE_MESSAGE(s, s.error().describe());
+    BOOST_TEST(read.type == kind.first);
+    BOOST_TEST(read.reply_serial == kind.second);
+  }
+  raw_bus::MessageKind unread;
+  const std::string whole = marshal(answer.get(), 9);
+  BOOST_TEST(!raw_bus::read_message_kind(whole.substr(0, whole.size() - 1), unread), "not whole");
+  std::string bad_signature = whole;
+  bad_signature[raw_bus::kFixedHeaderLength + 1] = 2;  // the first field's signature: 2 types
+  BOOST_TEST(!raw_bus::read_message_kind(bad_signature, unread));
+  std::string bad_type = whole;
+  bad_type[raw_bus::kFixedHeaderLength + 2] = 'a';
+  BOOST_TEST(!raw_bus::read_message_kind(bad_type, unread));
 }
 
 BOOST_AUTO_TEST_CASE(message_length_reads_the_fixed_header)
@@ -119,6 +200,10 @@ BOOST_DATA_TEST_CASE(restored_service_continues_its_connection, kAllKinds, kind)
 
   const std::string id = freeze(admin.get(), name);
   CheckpointedService checkpointed(service, bus, admin, id);
+  const std::string restore_log = restore_log_of(checkpointed);
+  BOOST_TEST(restore_log.find(" reattached to the bus at ") != std::string::npos, restore_log);
+  BOOST_TEST(restore_log.find(kBusModuleLoaded) == std::string::npos,
+             "the prepared Reattach needs no bus module: " << restore_log);
   thaw(admin.get(), id);
 
   BOOST_TEST(sample_uint64(admin.get(), name, "Increment") == 3u, "memory state continued");
@@ -205,7 +290,14 @@ BOOST_AUTO_TEST_CASE(dump_of_a_connection_not_frozen_fails_and_the_service_runs_
   BOOST_TEST(list_frozen(admin.get()).empty());
 }
 
-BOOST_AUTO_TEST_CASE(restore_imports_the_record_when_the_bus_does_not_know_it)
+namespace {
+
+// An sd-bus sample service checkpointed, `while_dumped(id, images, admin)`
+// run between dump and restore, `check(restore_log, id)` after the restore;
+// then thawed, its counter and unique name must continue.
+void restore_sd_bus_service(
+    const std::function<void(const std::string &, const fs::path &, SdBus &)> &while_dumped,
+    const std::function<void(const std::string &, const std::string &)> &check)
 {
   PrivateSystemBus bus;
   SdBus admin = open_system_bus();
@@ -213,18 +305,46 @@ BOOST_AUTO_TEST_CASE(restore_imports_the_record_when_the_bus_does_not_know_it)
   const std::string name = service.well_known_name();
   BOOST_TEST(sample_uint64(admin.get(), name, "Increment") == 1u);
   const std::string id = freeze(admin.get(), name);
-
-  // As after a reboot without the bus's state: the bus forgets the
-  // connection once its process is gone; the images still hold it.
-  CheckpointedService checkpointed(service, bus, admin, id, [&] {
-    CallResult discarded = call(admin.get(), checkpoint_method("Discard"), "s", id.c_str());
-    BOOST_REQUIRE_MESSAGE(discarded.ok(), discarded.describe());
-    BOOST_REQUIRE(!name_has_owner(admin.get(), name));
-  });
-  const std::string restore_log = read_file((checkpointed.images / "restore.log").string());
-  BOOST_TEST(restore_log.find("did not know checkpoint " + id) != std::string::npos,
-             tail_of(checkpointed.images / "restore.log"));
+  const fs::path images = bus.dir() / ("images-" + to_string(service.kind()));
+  CheckpointedService checkpointed(service, bus, admin, id, [&] { while_dumped(id, images, admin); });
+  check(restore_log_of(checkpointed), id);
   thaw(admin.get(), id);
   BOOST_TEST(sample_uint64(admin.get(), name, "Increment") == 2u);
   BOOST_TEST(name_owner(admin.get(), name) == service.unique_name());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(restore_imports_the_record_when_the_bus_does_not_know_it)
+{
+  // As after a reboot without the bus's state: the bus forgets the
+  // connection once its process is gone; the images still hold it.
+  restore_sd_bus_service(
+      [](const std::string &id, const fs::path &, SdBus &admin) {
+        CallResult discarded = call(admin.get(), checkpoint_method("Discard"), "s", id.c_str());
+        BOOST_REQUIRE_MESSAGE(discarded.ok(), discarded.describe());
+        BOOST_REQUIRE(list_frozen(admin.get()).empty());
+      },
+      [](const std::string &restore_log, const std::string &id) {
+        BOOST_TEST(restore_log.find("did not take the prepared Reattach") != std::string::npos, restore_log);
+        BOOST_TEST(restore_log.find(kBusModuleLoaded) != std::string::npos, restore_log);
+        BOOST_TEST(restore_log.find("did not know checkpoint " + id) != std::string::npos, restore_log);
+      });
+}
+
+// Images of a plugin that prepared no Reattach call (before it did): the
+// bus module makes it from the record.
+BOOST_AUTO_TEST_CASE(images_without_a_prepared_reattach_are_restored_by_the_bus_module)
+{
+  int removed = 0;
+  restore_sd_bus_service(
+      [&](const std::string &, const fs::path &images, SdBus &) {
+        for (const fs::directory_entry &file : fs::directory_iterator(images))
+          if (file.path().extension() == ".reattach")
+            removed += fs::remove(file.path()) ? 1 : 0;
+      },
+      [](const std::string &restore_log, const std::string &) {
+        BOOST_TEST(restore_log.find(kBusModuleLoaded) != std::string::npos, restore_log);
+      });
+  BOOST_TEST(removed == 1, "the dump prepared one Reattach call");
 }
