@@ -103,6 +103,8 @@ inside() {
 }
 # expect DESCRIPTION PATTERN CMD...: CMD succeeds and its output matches
 # the extended regex PATTERN.
+# (grep reads a here-string: `printf | grep -q` under pipefail fails when grep
+# exits before printf has written everything -- SIGPIPE; seen once in a QA run)
 last_output=''
 expect() {
   local what=$1 pattern=$2 output
@@ -111,7 +113,7 @@ expect() {
     printf '%s\n' "$output" | tail -n 30 >&2
     fail "$what: '$*' failed"
   fi
-  printf '%s\n' "$output" | grep -Eq -- "$pattern" \
+  grep -Eq -- "$pattern" <<<"$output" \
     || { printf '%s\n' "$output" | tail -n 30 >&2; fail "$what: '$*' does not print /$pattern/"; }
   last_output=$output
   ok "$what"
@@ -125,7 +127,7 @@ expect_failure() {
     printf '%s\n' "$output" >&2
     fail "$what: '$*' succeeded"
   fi
-  printf '%s\n' "$output" | grep -Eq -- "$pattern" \
+  grep -Eq -- "$pattern" <<<"$output" \
     || { printf '%s\n' "$output" | tail -n 30 >&2; fail "$what: '$*' does not print /$pattern/"; }
   ok "$what"
 }
@@ -220,7 +222,7 @@ checkpoint_restore() {
   show_output
   inside sh -c "cat $images/dbus-checkpoint.json" >"$qa/$unit.checkpoint.json"
   ok "checkpointed in $((SECONDS - t0)) s (manifest: $qa/$unit.checkpoint.json)"
-  printf '%s\n' "$last_output" | grep -q "systemd: $unit.service is inactive" \
+  grep -q "systemd: $unit.service is inactive" <<<"$last_output" \
     || fail "dbus-checkpoint checkpoint does not say what it did to $unit.service"
   ok "the CLI says what it did to $unit.service"
   expect "the dump stopped $unit cleanly (not failed)" '^inactive dead success$' \
