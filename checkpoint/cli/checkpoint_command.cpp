@@ -47,11 +47,20 @@ Result<fs::path> prepare_images_dir(const std::string &images_dir)
   return dir;
 }
 
+// The service unit whose main process the tree's root is, as
+// service_unit_of answered (asked once: the sandbox check and the
+// takeover both need it), and its note.
+struct RootUnit {
+  Result<std::optional<std::string>> unit = std::optional<std::string>();
+  std::string note;
+};
+
 // The process to dump: NAME's owner or --pid; with its descendants.
-// `sandbox_out`: the root is a sandboxed unit's main process, which criu
-// dumps from inside its namespaces (unit_sandbox.hpp).
+// `unit_out`: the root's service unit.  `sandbox_out`: the root is a
+// sandboxed unit's main process, which criu dumps from inside its
+// namespaces (unit_sandbox.hpp).
 Result<std::vector<ProcessInfo>> tree_to_dump(CheckpointBus &bus, const Invocation &invocation,
-                                              const CriuSetup &setup,
+                                              const CriuSetup &setup, RootUnit &unit_out,
                                               std::optional<UnitSandbox> &sandbox_out)
 {
   pid_t root = invocation.pid;
@@ -71,9 +80,8 @@ Result<std::vector<ProcessInfo>> tree_to_dump(CheckpointBus &bus, const Invocati
   for (const ProcessInfo &process : tree.value())
     if (process.id.pid == ::getpid())
       return Error{"", "pid " + std::to_string(root) + " is an ancestor of dbus-checkpoint itself"};
-  std::string unit_note;
-  auto unit = service_unit_of(root, unit_note);
-  if (unit && unit.value()) {
+  unit_out.unit = service_unit_of(root, unit_out.note);
+  if (unit_out.unit && unit_out.unit.value()) {
     auto sandbox = unit_sandbox_of(tree.value());
     if (!sandbox)
       return Error{"", sandbox.error().message + "; nothing was frozen"};
@@ -333,10 +341,9 @@ std::vector<std::string> restore_argv_for(const Invocation &invocation, const fs
 Result<std::optional<UnitTakeover>> take_over_service_unit(const Invocation &invocation, pid_t root,
                                                            const fs::path &dir,
                                                            CheckpointManifest &manifest,
-                                                           bool in_sandbox,
-                                                           std::string &note_out)
+                                                           bool in_sandbox, const RootUnit &root_unit)
 {
-  auto unit = service_unit_of(root, note_out);
+  const Result<std::optional<std::string>> &unit = root_unit.unit;
   if (!unit)
     return unit.error();
   if (!unit.value())
@@ -421,8 +428,9 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   auto bus = CheckpointBus::connect(invocation.bus);
   if (!bus)
     return fail(bus.error());
+  RootUnit root_unit;
   std::optional<UnitSandbox> sandbox;
-  auto tree = tree_to_dump(bus.value(), invocation, setup.value(), sandbox);
+  auto tree = tree_to_dump(bus.value(), invocation, setup.value(), root_unit, sandbox);
   if (!tree)
     return fail(tree.error());
   auto dir = prepare_images_dir(invocation.images_dir);
@@ -466,11 +474,10 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
 
   // The main process of a systemd service: the unit's start becomes the
   // restore before the dump stops it (systemd_unit.hpp).
-  std::string unit_note;
   auto takeover = take_over_service_unit(invocation, root, dir.value(), manifest,
-                                         sandbox.has_value(), unit_note);
-  if (!unit_note.empty())
-    notes.push_back(unit_note);
+                                         sandbox.has_value(), root_unit);
+  if (!root_unit.note.empty())
+    notes.push_back(root_unit.note);
   if (!takeover)
     return fail(thaw_after_failure(buses, root, takeover.error()));
   if (auto kept = keep_across_reboot_if_asked(invocation, takeover.value(), buses, output); !kept) {
