@@ -161,6 +161,46 @@ Result<ChildPlace> open_child_place(const ProgramCommand &command)
   ::_exit(127);
 }
 
+// Forks and execs `command` with these as its fds 0, 1 and 2: the running
+// child, or why it could not be started.
+Result<ChildProcess> spawn(const ProgramCommand &command, int stdin_fd, int output_fd,
+                           int errors_fd)
+{
+  auto exec_error = make_pipe();
+  if (!exec_error)
+    return exec_error.error();
+  auto place = open_child_place(command);
+  if (!place)
+    return place.error();
+  std::vector<std::string> argv_strings = command.argv;
+  std::vector<std::string> env_strings = environment_with(command.environment);
+  std::vector<char *> argv = c_strings(argv_strings);
+  std::vector<char *> envp = c_strings(env_strings);
+
+  pid_t pid = ::fork();
+  if (pid < 0)
+    return errno_error("fork", errno);
+  if (pid == 0)
+    exec_child(argv.data(), envp.data(), stdin_fd, output_fd, errors_fd,
+               exec_error.value().write_end.get(), command, place.value());
+  if (command.own_process_group)
+    ::setpgid(pid, pid);  // before we may kill the group, whoever runs first
+  ChildProcess child(pid, command.own_process_group);
+  exec_error.value().write_end.reset();
+
+  // exec closes the error pipe; before that, a failure writes its errno.
+  int exec_errno = 0;
+  ssize_t got = 0;
+  while ((got = ::read(exec_error.value().read_end.get(), &exec_errno, sizeof exec_errno)) < 0 &&
+         errno == EINTR) {
+  }
+  if (got == sizeof exec_errno) {
+    child.kill_and_reap();
+    return errno_error("cannot run " + command.argv[0], exec_errno);
+  }
+  return child;
+}
+
 } // namespace
 
 std::vector<std::string> namespaces_apart(pid_t pid)
@@ -192,45 +232,17 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
   auto errors = make_pipe();  // used with separate_stderr only
   if (!errors)
     return errors.error();
-  auto exec_error = make_pipe();
-  if (!exec_error)
-    return exec_error.error();
   // read-write: criu --inherit-fd may give it for a restored /dev/null
   UniqueFd dev_null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!dev_null)
     return errno_error("cannot open /dev/null", errno);
-  auto place = open_child_place(command);
-  if (!place)
-    return place.error();
-  std::vector<std::string> argv_strings = command.argv;
-  std::vector<std::string> env_strings = environment_with(command.environment);
-  std::vector<char *> argv = c_strings(argv_strings);
-  std::vector<char *> envp = c_strings(env_strings);
-
-  pid_t pid = ::fork();
-  if (pid < 0)
-    return errno_error("fork", errno);
-  if (pid == 0)
-    exec_child(argv.data(), envp.data(), dev_null.get(), output.value().write_end.get(),
-               (command.separate_stderr ? errors : output).value().write_end.get(),
-               exec_error.value().write_end.get(), command, place.value());
-  if (command.own_process_group)
-    ::setpgid(pid, pid);  // before we may kill the group, whoever runs first
-  ChildProcess child(pid, command.own_process_group);
+  auto started = spawn(command, dev_null.get(), output.value().write_end.get(),
+                       (command.separate_stderr ? errors : output).value().write_end.get());
+  if (!started)
+    return started.error();
+  ChildProcess child = std::move(started).value();
   output.value().write_end.reset();
   errors.value().write_end.reset();
-  exec_error.value().write_end.reset();
-
-  // exec closes the error pipe; before that, a failure writes its errno.
-  int exec_errno = 0;
-  ssize_t got = 0;
-  while ((got = ::read(exec_error.value().read_end.get(), &exec_errno, sizeof exec_errno)) < 0 &&
-         errno == EINTR) {
-  }
-  if (got == sizeof exec_errno) {
-    child.kill_and_reap();
-    return errno_error("cannot run " + command.argv[0], exec_errno);
-  }
 
   // Its output (stdout, stderr) and its end (the pidfd) wake us, nothing
   // else.  Its end does not wait for the pipes: a process it left behind
@@ -280,6 +292,25 @@ Result<ProgramRun> run_program(const ProgramCommand &command)
       return run;
     }
   }
+}
+
+Result<ChildProcess> start_program(const ProgramCommand &command,
+                                   const std::filesystem::path &output_file)
+{
+  if (command.argv.empty())
+    return fatal_error("start_program: no program");
+  UniqueFd dev_null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!dev_null)
+    return errno_error("cannot open /dev/null", errno);
+  // Made anew, never written through: a symlink or hard link left under
+  // its name (in a directory others may have written) is replaced.
+  if (::unlink(output_file.c_str()) != 0 && errno != ENOENT)
+    return errno_error("cannot remove " + output_file.string(), errno);
+  UniqueFd output(::open(output_file.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!output)
+    return errno_error("cannot create " + output_file.string(), errno);
+  return spawn(command, dev_null.get(), output.get(), output.get());
 }
 
 std::string last_lines(std::string_view text, std::size_t count, std::string_view indent)

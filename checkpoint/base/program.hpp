@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/child_process.hpp"
 #include "base/result.hpp"
 
 namespace dbus_checkpoint::base {
@@ -62,6 +63,16 @@ std::vector<std::string> namespaces_apart(pid_t pid);
 // directory".  It returns when the program ends, not when whatever it left
 // running closes the output.
 Result<ProgramRun> run_program(const ProgramCommand &command);
+
+// Starts the command and returns at once: the running program, whose
+// stdout and stderr go to `output_file` (made anew, mode 0600: a file,
+// symlink or hard link of that name is removed first, O_EXCL|O_NOFOLLOW),
+// stdin from /dev/null.  `timeout` and separate_stderr are not used: the
+// caller waits for it (ChildProcess::wait_for), and it is killed when the
+// ChildProcess goes unless the caller forget()s it.  An error if it could
+// not be started.
+Result<ChildProcess> start_program(const ProgramCommand &command,
+                                   const std::filesystem::path &output_file);
 
 // The last `count` lines of `text`, each after `indent` and ending in a
 // newline (a last line without one gets it).

@@ -60,6 +60,16 @@ constexpr std::array kOptions = {
                "kill criu after SECONDS (120)",
                "kill criu if it has not finished after SECONDS\n"
                "(1-3600, default 120); the failure is handled as any other"},
+    OptionSpec{OptionId::LazyPagesAbove, "lazy-pages-above", 0, "SIZE", only(Subcommand::Restore),
+               "lazy pages above SIZE of pages (64M)",
+               "restore with lazy pages (criu lazy-pages serves the memory\n"
+               "through userfaultfd) when the images' pages add up to more\n"
+               "than SIZE: bytes, or with K, M, G (powers of 1024); 0 = always;\n"
+               "default 64M. The command waits until every page is in."},
+    OptionSpec{OptionId::NoLazyPages, "no-lazy-pages", 0, nullptr, only(Subcommand::Restore),
+               "copy every page before the service runs",
+               "never use lazy pages: criu restore copies every page before\n"
+               "the service runs (as for any size below --lazy-pages-above)"},
     OptionSpec{OptionId::Help, "help", 'h', nullptr, kEverySubcommand,
                "show this help; COMMAND --help shows that command's", nullptr},
     OptionSpec{OptionId::Version, "version", 0, nullptr, kEverySubcommand, "show the version",
@@ -122,6 +132,13 @@ constexpr std::array kSubcommands = {
                    "host's, Imports it from the images first), then thaws each connection:\n"
                    "the messages queued meanwhile are delivered, callers are answered again.\n"
                    "Prints the timings (wait, restore, thaw, total) to stderr.\n"
+                   "\n"
+                   "When the images' memory pages (DIR/pages-*.img) add up to more than 64 MiB\n"
+                   "(--lazy-pages-above SIZE), criu lazy-pages is started first and criu restore\n"
+                   "runs with --lazy-pages: the service runs before its memory is copied, pages\n"
+                   "come in as it touches them and in the background; the command waits until\n"
+                   "every page is in (lazy-pages has exited; its log is DIR/lazy-pages.log) and\n"
+                   "prints that time too. A restore as a systemd unit's start never uses them.\n"
                    "\n"
                    "Refused when not root, when DIR was restored already, or when a name of\n"
                    "the checkpoint is owned by another connection now. If CRIU fails, the\n"
@@ -359,6 +376,8 @@ class Parser {
     case OptionId::Criu: invocation_.criu_path = value; break;
     case OptionId::PluginDir: invocation_.plugin_dir = value; break;
     case OptionId::CriuTimeout: criu_timeout_text_ = value; break;
+    case OptionId::LazyPagesAbove: lazy_pages_above_text_ = value; break;
+    case OptionId::NoLazyPages: no_lazy_pages_ = true; break;
     case OptionId::Help: invocation_.request = Invocation::Request::Help; break;
     case OptionId::Version: invocation_.request = Invocation::Request::Version; break;
     }
@@ -396,6 +415,16 @@ class Parser {
         return fail(name + ": --criu-timeout needs whole seconds from 1 to 3600, not '" +
                     criu_timeout_text_ + "'");
       invocation_.criu_timeout = std::chrono::seconds(seconds);
+    }
+    if (no_lazy_pages_ && !lazy_pages_above_text_.empty())
+      return fail(name + ": give --lazy-pages-above SIZE or --no-lazy-pages, not both");
+    if (no_lazy_pages_)
+      invocation_.lazy_pages_above.reset();
+    if (!lazy_pages_above_text_.empty()) {
+      invocation_.lazy_pages_above = parse_size(lazy_pages_above_text_);
+      if (!invocation_.lazy_pages_above)
+        return fail(name + ": --lazy-pages-above needs a size (bytes, or with K, M, G: 64M; "
+                           "0 = always), not '" + lazy_pages_above_text_ + "'");
     }
     if (subcommand == Subcommand::Checkpoint)
       return check_checkpoint_target();
@@ -443,6 +472,8 @@ class Parser {
   Invocation invocation_;
   std::string pid_text_;           // --pid's value, checked at the end
   std::string criu_timeout_text_;  // --criu-timeout's value, likewise
+  std::string lazy_pages_above_text_;  // --lazy-pages-above's value, likewise
+  bool no_lazy_pages_ = false;
   std::vector<GivenOption> given_;
   std::string error_;
 };
@@ -453,6 +484,32 @@ constexpr std::array kAllSubcommands = {Subcommand::Checkpoint, Subcommand::Rest
                                         Subcommand::Export};
 
 } // namespace
+
+std::optional<std::uint64_t> parse_size(const std::string &text)
+{
+  std::uint64_t number = 0;
+  const char *end = text.data() + text.size();
+  auto [rest, error] = std::from_chars(text.data(), end, number);
+  if (error != std::errc() || rest == text.data())
+    return std::nullopt;
+  std::string unit(rest, end);
+  if (unit.ends_with("iB"))
+    unit.resize(unit.size() - 2);
+  unsigned shift = 0;
+  if (unit == "K" || unit == "k")
+    shift = 10;
+  else if (unit == "M")
+    shift = 20;
+  else if (unit == "G")
+    shift = 30;
+  else if (unit == "T")
+    shift = 40;
+  else if (!unit.empty() && unit != "B")
+    return std::nullopt;
+  if (shift && number > (~std::uint64_t{0} >> shift))
+    return std::nullopt;
+  return number << shift;
+}
 
 std::string to_string(Subcommand subcommand)
 {

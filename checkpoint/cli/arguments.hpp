@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,7 +30,7 @@ inline constexpr SubcommandSet kEverySubcommand = ~0u;  // the common options
 
 enum class OptionId {
   System, Address, Json, InPlace, KeepAcrossReboot, Pid, ImagesDir, Output, Criu, PluginDir,
-  CriuTimeout, Help,
+  CriuTimeout, LazyPagesAbove, NoLazyPages, Help,
   Version
 };
 
@@ -54,6 +55,15 @@ std::string subcommands_taking(const OptionSpec &option);
 std::string default_criu_path();
 std::string default_plugin_dir();
 
+// restore restores with lazy pages (criu lazy-pages) when the images'
+// memory pages (their pages-*.img files) add up to more than this, unless
+// told otherwise (--lazy-pages-above SIZE, --no-lazy-pages).
+inline constexpr std::uint64_t kDefaultLazyPagesAbove = 64ull << 20;
+
+// "64M", "1G", "512K", "4096", "0": bytes (K, M, G, T are powers of 1024;
+// "MiB" and "M" alike), or nullopt for anything else.
+std::optional<std::uint64_t> parse_size(const std::string &text);
+
 struct Invocation {
   enum class Request { Run, Help, Version };
   Request request = Request::Run;
@@ -70,6 +80,8 @@ struct Invocation {
   std::string plugin_dir = default_plugin_dir();  // checkpoint, restore --plugin-dir DIR
   // checkpoint, restore --criu-timeout SECONDS: criu is killed after this long
   std::chrono::seconds criu_timeout{120};
+  // restore --lazy-pages-above SIZE (0: always), --no-lazy-pages (nullopt)
+  std::optional<std::uint64_t> lazy_pages_above = kDefaultLazyPagesAbove;
 };
 
 struct ParsedArguments {

@@ -113,7 +113,7 @@ Result<CriuSetup> check_criu_setup(const std::string &executable, const std::str
   if (!version)
     return version.error();
   return CriuSetup{executable, plugins.lexically_normal(), bus, timeout, version.value().version,
-                   version.value().patch_features};
+                   version.value().patch_features, {}};
 }
 
 std::string bus_address_in_use(const bus_client::BusAddress &bus)
@@ -124,10 +124,14 @@ std::string bus_address_in_use(const bus_client::BusAddress &bus)
   return from_environment && *from_environment ? from_environment : kStandardSystemBus;
 }
 
-Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
-                                 const fs::path &images_dir,
-                                 const std::vector<std::string> &extra_arguments,
-                                 bool in_new_session, pid_t in_namespaces_of)
+namespace {
+
+// `criu ACTION -D DIR -L PLUGIN_DIR -v4 -o - EXTRA...` as run_criu and
+// start_criu run it.
+ProgramCommand criu_command(const CriuSetup &setup, const std::string &action,
+                            const fs::path &images_dir,
+                            const std::vector<std::string> &extra_arguments, bool in_new_session,
+                            pid_t in_namespaces_of)
 {
   ProgramCommand command;
   command.argv = {setup.executable, action, "-D", in_namespaces_of ? "." : images_dir.string(),
@@ -148,7 +152,28 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
     command.environment["DBUS_CHECKPOINT_BUS_SOCKETS"] = sockets;
   command.timeout = setup.timeout;
   command.new_session = in_new_session;
+  return command;
+}
 
+} // namespace
+
+Result<base::ChildProcess> start_criu(const CriuSetup &setup, const std::string &action,
+                                      const fs::path &images_dir,
+                                      const std::vector<std::string> &extra_arguments,
+                                      bool in_new_session)
+{
+  return base::start_program(
+      criu_command(setup, action, images_dir, extra_arguments, in_new_session, 0),
+      images_dir / (action + ".log"));
+}
+
+Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
+                                 const fs::path &images_dir,
+                                 const std::vector<std::string> &extra_arguments,
+                                 bool in_new_session, pid_t in_namespaces_of)
+{
+  const ProgramCommand command =
+      criu_command(setup, action, images_dir, extra_arguments, in_new_session, in_namespaces_of);
   const auto started = Clock::now();
   auto run = run_program(command);
   const auto elapsed = Clock::now() - started;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/child_process.hpp"
 #include "bus-client/checkpoint_bus.hpp"
 #include "cli/format.hpp"
 #include "cli/manifest.hpp"
@@ -62,6 +63,16 @@ base::Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string
                                              const std::vector<std::string> &extra_arguments,
                                              bool in_new_session = false,
                                              pid_t in_namespaces_of = 0);
+
+// The same criu command as run_criu (not in other namespaces), started and
+// left running: its log (stdout and stderr) goes to DIR/ACTION.log as it
+// writes it.  For `criu lazy-pages`, which must serve the restored
+// process's pages while criu restore runs and after.  It is killed when the
+// ChildProcess goes, unless forget()ed.
+base::Result<base::ChildProcess> start_criu(const CriuSetup &setup, const std::string &action,
+                                            const std::filesystem::path &images_dir,
+                                            const std::vector<std::string> &extra_arguments,
+                                            bool in_new_session);
 
 // Where our CRIU keeps its kernel probe for the boot (criu-patches/0001).
 inline constexpr const char *kCriuKdatCache = "/run/criu.kdat";

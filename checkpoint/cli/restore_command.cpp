@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <thread>
@@ -47,6 +48,74 @@ constexpr std::chrono::seconds kPidWaitTimeout{10};
 // long to die before the processes are checked (there is nothing to wait
 // for otherwise: the check costs no fixed sleep).
 constexpr std::chrono::milliseconds kPendingDeathTimeout{1000};
+
+std::string describe_wait_status(int status);
+
+// How long `criu lazy-pages` may take to open its socket.
+constexpr std::chrono::seconds kLazyPagesSocketTimeout{10};
+
+// What the images' memory pages take: the sum of DIR/pages-*.img.
+std::uint64_t memory_pages_bytes(const fs::path &dir)
+{
+  std::uint64_t bytes = 0;
+  std::error_code error;
+  for (const auto &entry : fs::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("pages-") && name.ends_with(".img") && entry.is_regular_file(error))
+      bytes += entry.file_size(error);
+  }
+  return bytes;
+}
+
+// Whether this restore uses lazy pages, and why (or why not).
+struct LazyPagesChoice {
+  bool use = false;
+  std::string why;  // "1.2 GiB of pages > --lazy-pages-above 64 MiB", "--no-lazy-pages", ...
+};
+
+LazyPagesChoice choose_lazy_pages(const Invocation &invocation, const CheckpointManifest &manifest,
+                                  std::uint64_t pages)
+{
+  // As a unit's start (every sandboxed restore is one), criu runs with the
+  // unit's sandbox and cgroup: the daemon would be a second, long-lived
+  // process of the service for systemd, and userfaultfd may be refused by
+  // its system call filter; the start copies every page instead.
+  if (manifest.sandbox || (manifest.systemd_unit && running_as_start_of(manifest.systemd_unit->name)))
+    return {false, "not as a systemd unit's start"};
+  if (!invocation.lazy_pages_above)
+    return {false, "--no-lazy-pages"};
+  const std::string threshold = format_bytes(*invocation.lazy_pages_above);
+  if (pages > *invocation.lazy_pages_above)
+    return {true, format_bytes(pages) + " of pages > " + threshold};
+  return {false, format_bytes(pages) + " of pages <= " + threshold};
+}
+
+// `criu lazy-pages -D DIR ...` started, its socket DIR/lazy-pages.socket
+// open: criu restore --lazy-pages may run.  An error (with its log's tail)
+// if it ended first or did not open it within kLazyPagesSocketTimeout.
+Result<base::ChildProcess> start_lazy_pages(const CriuSetup &setup, const fs::path &dir)
+{
+  const fs::path socket = dir / "lazy-pages.socket";
+  std::error_code error;
+  fs::remove(socket, error);  // one of a try that failed would look ready
+  auto daemon = start_criu(setup, "lazy-pages", dir, {}, /*in_new_session=*/true);
+  if (!daemon)
+    return daemon.error();
+  const auto deadline = Clock::now() + kLazyPagesSocketTimeout;
+  const auto log_tail = [&] {
+    auto log = read_whole_file(dir / "lazy-pages.log");
+    return log ? "; its log:\n" + base::last_lines(log.value(), kLogTailLines, "  ") : std::string();
+  };
+  while (!fs::exists(socket, error)) {
+    if (auto status = daemon.value().wait_for(std::chrono::milliseconds(2)))
+      return Error{"", "criu lazy-pages ended before it opened " + socket.string() + " (" +
+                           describe_wait_status(*status) + ")" + log_tail()};
+    if (Clock::now() > deadline)
+      return Error{"", "criu lazy-pages did not open " + socket.string() + " within " +
+                           std::to_string(kLazyPagesSocketTimeout.count()) + " s" + log_tail()};
+  }
+  return std::move(daemon).value();
+}
 
 std::string pid_text(CheckpointBus &bus, const std::string &name)
 {
@@ -290,6 +359,12 @@ std::string restore_phases_line(const fs::path &dir, Clock::duration restore)
 
 struct RestoreTimes {
   Clock::duration wait{}, restore{}, thaw{}, total{};
+  std::uint64_t pages_bytes = 0;   // DIR/pages-*.img
+  bool lazy_pages = false;         // restored with criu lazy-pages
+  std::string lazy_pages_why;      // why (not)
+  Clock::duration lazy_start{};    // lazy pages: its start -> its socket
+  Clock::duration pages_in{};      // lazy pages: restore start -> it exited
+  std::string lazy_pages_warning;  // it failed, or was still serving pages
 };
 
 void print_restore(const Output &output, const CheckpointManifest &manifest, const fs::path &dir,
@@ -307,13 +382,23 @@ void print_restore(const Output &output, const CheckpointManifest &manifest, con
                                {"wait_ms", json_milliseconds(to_milliseconds(times.wait))},
                                {"restore_ms", json_milliseconds(to_milliseconds(times.restore))},
                                {"thaw_ms", json_milliseconds(to_milliseconds(times.thaw))},
-                               {"total_ms", json_milliseconds(to_milliseconds(times.total))}})
+                               {"total_ms", json_milliseconds(to_milliseconds(times.total))},
+                               {"pages_bytes", times.pages_bytes},
+                               {"lazy_pages", times.lazy_pages},
+                               {"lazy_pages_why", times.lazy_pages_why},
+                               {"lazy_pages_start_ms",
+                                json_milliseconds(to_milliseconds(times.lazy_start))},
+                               {"pages_in_ms", json_milliseconds(to_milliseconds(times.pages_in))},
+                               {"lazy_pages_warning", times.lazy_pages_warning}})
                 << "\n";
     return;
   }
   output.report << "restore of pid " << manifest.pid << " (" << manifest.command << ") from "
                 << dir.string() << "\n"
                 << "waited " << format_milliseconds(times.wait) << " for its pids to be free\n"
+                << (times.lazy_pages ? "lazy pages (" + times.lazy_pages_why + "): criu lazy-pages "
+                                           "ready in " + format_milliseconds(times.lazy_start) + "\n"
+                                     : "no lazy pages (" + times.lazy_pages_why + ")\n")
                 << "restored by criu in " << format_milliseconds(times.restore) << "\n"
                 << restore_phases_line(dir, times.restore) << "thawed " << count_connections(connections.size()) << " in "
                 << format_milliseconds(times.thaw) << (connections.empty() ? "\n" : ":\n")
@@ -322,6 +407,11 @@ void print_restore(const Output &output, const CheckpointManifest &manifest, con
                 << format_milliseconds(times.wait) << ", restore "
                 << format_milliseconds(times.restore) << ", thaw "
                 << format_milliseconds(times.thaw) << ")\n";
+  if (times.lazy_pages && times.lazy_pages_warning.empty())
+    output.report << "all pages in " << format_milliseconds(times.pages_in)
+                  << " after the restore started (criu lazy-pages exited)\n";
+  if (!times.lazy_pages_warning.empty())
+    output.report << "dbus-checkpoint: restore: warning: " << times.lazy_pages_warning << "\n";
 }
 
 // The last lines systemd's journal has of the unit (for a failed start).
@@ -482,6 +572,29 @@ int run_restore(const Invocation &invocation, const Output &output)
   if (const auto &sandbox = manifest.value().sandbox)
     for (const std::string &option : sandbox_restore_options(*sandbox))
       criu_arguments.push_back(option);
+  // Lazy pages: `criu lazy-pages` serves the pages through userfaultfd
+  // while and after criu restore --lazy-pages runs; it ends once every page
+  // is in.  Killed with `lazy_pages` if the restore fails (nothing of it
+  // runs then); once the restore took, the restored process needs it: it is
+  // waited for, or left running (forget).  In a session of its own: the
+  // caller's ^C does not reach it.
+  times.pages_bytes = memory_pages_bytes(dir);
+  const LazyPagesChoice lazy = choose_lazy_pages(invocation, manifest.value(), times.pages_bytes);
+  times.lazy_pages_why = lazy.why;
+  base::ChildProcess lazy_pages;
+  const auto restore_started = Clock::now();
+  if (lazy.use) {
+    auto daemon = start_lazy_pages(setup.value(), dir);
+    if (daemon) {
+      lazy_pages = std::move(daemon).value();
+      times.lazy_pages = true;
+      times.lazy_start = Clock::now() - restore_started;
+      criu_arguments.push_back("--lazy-pages");
+    } else {  // nothing is restored yet: without them
+      times.lazy_pages_why = lazy.why + ", but " + daemon.error().message +
+                             "\nrestoring without lazy pages";
+    }
+  }
   // A shell job joins criu's session: criu leads a new one, so the restored
   // service gets a session of its own, not the caller's terminal session.
   auto restored = run_criu(setup.value(), "restore", dir, criu_arguments,
@@ -494,6 +607,15 @@ int run_restore(const Invocation &invocation, const Output &output)
   auto restored_buses = check_restore_took(invocation, buses, manifest.value(), dir);
   if (!restored_buses)
     return fail(restored_buses.error());
+  // From here on the restored process faults its pages in from it.
+  const auto leave_lazy_pages_running = [&] {
+    if (!lazy_pages.running())
+      return std::string();
+    const pid_t pid = lazy_pages.pid();
+    lazy_pages.forget();
+    return "criu lazy-pages (pid " + std::to_string(pid) + ") still serves the restored "
+           "process's pages: keep " + dir.string() + " until it has exited";
+  };
   // Marked now: from here on these images belong to a running process.
   manifest.value().restored = RestoreMark{realtime_usec(), to_milliseconds(times.restore)};
   auto marked = save_manifest(dir, manifest.value());
@@ -518,7 +640,21 @@ int run_restore(const Invocation &invocation, const Output &output)
       thaw_error.message += "\ncannot thaw " + failure;
     for (const std::string &ended : restored_processes_that_ended(manifest.value()))
       thaw_error.message += "\n" + ended;
+    if (std::string running = leave_lazy_pages_running(); !running.empty())
+      thaw_error.message += "\n" + running;
     return fail(thaw_error);
+  }
+  // The service runs and answers; the command ends when every page is in
+  // (the images are no longer needed then), within --criu-timeout.
+  if (lazy_pages.running()) {
+    auto status = lazy_pages.wait_for(invocation.criu_timeout);
+    if (!status)
+      times.lazy_pages_warning = leave_lazy_pages_running() + " (it did not finish within "
+                                 "--criu-timeout)";
+    else if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
+      times.lazy_pages_warning = "criu lazy-pages ended with " + describe_wait_status(*status) +
+                                 " (see " + (dir / "lazy-pages.log").string() + ")";
+    times.pages_in = Clock::now() - restore_started;
   }
   print_restore(output, manifest.value(), dir, thawed, times);
   finish_unit_start(output, manifest.value());

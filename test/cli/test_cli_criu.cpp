@@ -514,3 +514,121 @@ BOOST_DATA_TEST_CASE_F(Fixture, restore_after_the_bus_restarted,
   BOOST_TEST(increment(name) == 3u, "the counter continues");
   BOOST_TEST(list_frozen(admin.get()).empty());
 }
+
+namespace {
+
+// The sample's --heap-mb heap of `mb` MiB as read through /proc/PID/mem:
+// its one anonymous mapping of mb MiB + a page (malloc's mmap chunk), the
+// vector's data 16 bytes in.  Empty if there is no such mapping.
+std::string heap_of(pid_t pid, unsigned mb)
+{
+  const std::uint64_t size = std::uint64_t{mb} << 20;
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::uint64_t start = 0, end = 0;
+    char perms[5] = {};
+    unsigned long long offset = 0, inode = 1;
+    char device[16] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %llx %15s %llu", &start, &end, perms, &offset,
+                    device, &inode) != 6 ||
+        inode != 0 || std::string(perms) != "rw-p" || end - start != size + 4096)
+      continue;
+    std::ifstream mem("/proc/" + std::to_string(pid) + "/mem", std::ios::binary);
+    mem.seekg(static_cast<std::streamoff>(start + 16));
+    std::string heap(size, '\0');
+    mem.read(heap.data(), static_cast<std::streamsize>(size));
+    return mem ? heap : std::string();
+  }
+  return {};
+}
+
+// What the sample writes into its heap: the page's number (mod 256) at
+// each page's start, zeros elsewhere.  Empty if it matches, else where not.
+std::string heap_mismatch(const std::string &heap)
+{
+  for (std::size_t offset = 0; offset < heap.size(); ++offset) {
+    const auto expected =
+        static_cast<unsigned char>(offset % 4096 == 0 ? (offset >> 12) & 0xff : 0);
+    if (static_cast<unsigned char>(heap[offset]) != expected)
+      return "byte " + std::to_string(offset) + " is " +
+             std::to_string(static_cast<unsigned char>(heap[offset])) + ", not " +
+             std::to_string(expected);
+  }
+  return {};
+}
+
+// Processes running `criu lazy-pages` on `images`.
+std::vector<pid_t> lazy_pages_daemons(const fs::path &images)
+{
+  std::vector<pid_t> found;
+  for (const auto &entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream file(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (cmdline.find(std::string("lazy-pages") + '\0') != std::string::npos &&
+        cmdline.find(images.string()) != std::string::npos)
+      found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+constexpr unsigned kHeapMb = 48;
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_large_heap_is_restored_with_lazy_pages_above_the_threshold, Fixture)
+{
+  SampleOptions options;
+  options.heap_mb = kHeapMb;
+  SampleService service(SampleKind::SdBus, bus, options);
+  const pid_t pid = service.pid();
+  const std::string name = service.well_known_name();
+  BOOST_TEST(increment(name) == 1u);
+  const std::string before = heap_of(pid, kHeapMb);
+  BOOST_REQUIRE_MESSAGE(!before.empty(), "pid " << pid << " has its heap mapping");
+  BOOST_REQUIRE(heap_mismatch(before).empty());
+  checkpoint(service);
+
+  CommandResult restored = must_run(
+      {"restore", "--json", "--lazy-pages-above", "1M", "-D", images.string()});
+  RestoredProcess restored_process(pid);
+  BOOST_TEST_MESSAGE("restore --json --lazy-pages-above 1M: " << restored.out << restored.err);
+  BOOST_TEST(json_query(restored.out, "d['lazy_pages']") == "True", restored.out);
+  BOOST_TEST(json_query(restored.out, "d['pages_bytes'] >= " + std::to_string(kHeapMb << 20)) ==
+             "True", restored.out);
+  BOOST_TEST(json_query(restored.out, "d['pages_in_ms'] >= d['restore_ms'] > 0") == "True",
+             restored.out);
+  BOOST_TEST(json_query(restored.out, "d['lazy_pages_warning']") == "", restored.out);
+  BOOST_TEST(fs::exists(images / "lazy-pages.log"));
+  BOOST_TEST(lazy_pages_daemons(images).empty(), "criu lazy-pages has exited");
+  BOOST_TEST(increment(name) == 2u, "the counter continues");
+  const std::string heap = heap_of(pid, kHeapMb);
+  BOOST_REQUIRE_MESSAGE(!heap.empty(), "pid " << pid << " has its heap mapping");
+  const std::string mismatch = heap_mismatch(heap);
+  BOOST_TEST(mismatch.empty(), "the restored heap: " << mismatch);
+}
+
+BOOST_FIXTURE_TEST_CASE(no_lazy_pages_copies_the_heap_before_the_service_runs, Fixture)
+{
+  SampleOptions options;
+  options.heap_mb = kHeapMb;
+  SampleService service(SampleKind::SdBus, bus, options);
+  const pid_t pid = service.pid();
+  checkpoint(service);
+
+  CommandResult restored = must_run({"restore", "--no-lazy-pages", "-D", images.string()});
+  RestoredProcess restored_process(pid);
+  BOOST_TEST_MESSAGE("restore --no-lazy-pages: " << restored.err);
+  BOOST_TEST(restored.err.find("no lazy pages (--no-lazy-pages)") != std::string::npos,
+             restored.err);
+  BOOST_TEST(!fs::exists(images / "lazy-pages.log"));
+  BOOST_TEST(lazy_pages_daemons(images).empty());
+  BOOST_TEST(increment(service.well_known_name()) == 1u);
+  const std::string heap = heap_of(pid, kHeapMb);
+  BOOST_REQUIRE_MESSAGE(!heap.empty(), "pid " << pid << " has its heap mapping");
+  const std::string mismatch = heap_mismatch(heap);
+  BOOST_TEST(mismatch.empty(), "the restored heap: " << mismatch);
+}

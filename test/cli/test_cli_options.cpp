@@ -136,3 +136,29 @@ BOOST_AUTO_TEST_CASE(the_help_texts_come_from_the_table)
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(lazy_pages_options_take_a_size_or_nothing)
+{
+  BOOST_TEST(parse_arguments({"restore", "-D", "d"}).invocation.lazy_pages_above.value_or(1) ==
+             64ull << 20);
+  for (const auto &[text, bytes] : std::vector<std::pair<std::string, std::uint64_t>>{
+           {"0", 0}, {"4096", 4096}, {"1M", 1ull << 20}, {"64MiB", 64ull << 20},
+           {"512K", 512ull << 10}, {"2G", 2ull << 30}}) {
+    auto parsed = parse_arguments({"restore", "--lazy-pages-above", text, "-D", "d"});
+    BOOST_TEST(parsed.usage_error == "", text);
+    BOOST_TEST(parsed.invocation.lazy_pages_above.value_or(1) == bytes, text);
+  }
+  BOOST_TEST(!parse_arguments({"restore", "--no-lazy-pages", "-D", "d"})
+                  .invocation.lazy_pages_above.has_value());
+  for (const char *bad : {"12X", "-1", "1.5M", "M", "99999999999T"})
+    BOOST_TEST(parse_arguments({"restore", "--lazy-pages-above", bad, "-D", "d"}).usage_error ==
+                   std::string("restore: --lazy-pages-above needs a size (bytes, or with K, M, G: "
+                               "64M; 0 = always), not '") + bad + "'",
+               bad);
+  BOOST_TEST(parse_arguments({"restore", "--no-lazy-pages", "--lazy-pages-above", "1M", "-D", "d"})
+                 .usage_error == "restore: give --lazy-pages-above SIZE or --no-lazy-pages, not both");
+  auto refused = dcp::test::run_command({DCP_CLI, "restore", "--lazy-pages-above", "lots", "-D", "d"});
+  BOOST_TEST(refused.exit_status == 2, refused.describe());
+  BOOST_TEST(refused.err.find("--lazy-pages-above needs a size") != std::string::npos,
+             refused.describe());
+}
