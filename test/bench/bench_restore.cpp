@@ -12,6 +12,10 @@
 //   - the heap case once more with lazy pages: `criu lazy-pages` serves the
 //     pages of the (ordinary) dump through userfaultfd, `criu restore
 //     --lazy-pages` restores without them;
+//   - the heap case through the CLI: `dbus-checkpoint checkpoint`, then
+//     `dbus-checkpoint restore` with its default (lazy pages above 64 MiB
+//     of pages) vs --no-lazy-pages -> the first Get answered while it runs
+//     (it waits for lazy-pages to end: "all pages in" is when it exits);
 //   - init 0 ms once more with the plugin in one piece, as before its bus
 //     module was split off (it loads sd-bus, libdbus and the record library
 //     with CRIU and restores through them), side by side with the plugin.
@@ -63,7 +67,8 @@ namespace {
 constexpr const char *kUsage = R"(Usage: dcp-bench-restore [--runs N] [--json FILE]
 Cold start vs CRIU restore of the sd-bus sample service on our patched
 dbus-daemon (private system bus): --init-ms 0, 100, 1000, 3000 and a 200 MiB
-heap, that heap also with lazy pages, init 0 ms also with the plugin in one
+heap, that heap also with lazy pages, and through dbus-checkpoint restore with
+its default (lazy pages) vs --no-lazy-pages, init 0 ms also with the plugin in one
 piece (before its bus module was split off); then `criu --version` vs
 /bin/true (3N runs each).  N runs (>= 5, default 7) of every scenario; --json appends the figures to FILE; --scale is accepted and
 ignored.  Needs root (CRIU does).
@@ -72,6 +77,7 @@ ignored.  Needs root (CRIU does).
 constexpr const char *kServiceName = test::kSampleDefaultName;
 constexpr const char *kServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnknown";
 constexpr const char *kNameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner";
+constexpr const char *kNameFrozen = "org.freedesktop.DBus.Error.NameFrozen";
 constexpr double kMiB = 1024.0 * 1024.0;
 
 constexpr const char *kOnePieceSubject = "init 0 ms, one-piece plugin";
@@ -82,6 +88,9 @@ struct Scenario {
   unsigned heap_mb = 0;
   bool lazy_pages = false;
   bool one_piece_plugin = false;  // the plugin as before the split
+  // Through the CLI (dbus-checkpoint checkpoint and restore), with these
+  // restore options; not through the CLI when empty.
+  std::vector<std::string> cli_restore_options = {};
 };
 
 const std::vector<Scenario> kScenarios = {
@@ -89,7 +98,13 @@ const std::vector<Scenario> kScenarios = {
     {"init 1000 ms", 1000, 0},    {"init 3000 ms", 3000, 0},
     {"heap 200 MiB", 0, 200},     {"heap 200 MiB lazy", 0, 200, true},
     {kOnePieceSubject, 0, 0, false, true},
+    {"heap 200 MiB, dbus-checkpoint restore (default: lazy)", 0, 200, false, false, {"--json"}},
+    {"heap 200 MiB, dbus-checkpoint restore --no-lazy-pages", 0, 200, false, false,
+     {"--json", "--no-lazy-pages"}},
 };
+// The CLI's default against --no-lazy-pages, run by run.
+constexpr const char *kCliLazySubject = "heap 200 MiB, dbus-checkpoint restore (default: lazy)";
+constexpr const char *kCliEagerSubject = "heap 200 MiB, dbus-checkpoint restore --no-lazy-pages";
 // What the one-piece plugin is measured against.
 constexpr const char *kSplitSubject = "init 0 ms";
 
@@ -152,36 +167,48 @@ class GetCaller {
       : bus_(test::open_system_bus()),
         owner_changes_(bus_.get(), std::string("type='signal',sender='org.freedesktop.DBus',"
                                                "member='NameOwnerChanged',arg0='") +
-                                       kServiceName + "'")
+                                       kServiceName + "'"),
+        thawed_(bus_.get(), std::string("type='signal',sender='org.freedesktop.DBus',"
+                                        "interface='org.freedesktop.DBus.Checkpoint',"
+                                        "member='NameThawed',arg0='") +
+                                kServiceName + "'")
   {
   }
 
   // When Get was first answered.  Between calls that find no owner it
-  // waits for a NameOwnerChanged of the name, 5 ms at the most.  Throws once
-  // `alive` says the service is gone or after `timeout`.
+  // waits for a NameOwnerChanged of the name, 5 ms at the most; with
+  // `while_frozen` (a restore by the CLI, which thaws the name itself) a
+  // NameFrozen answer is waited out likewise, for its NameThawed.  Throws
+  // once `alive` says the service is gone or after `timeout`.
   Clock::time_point first_answer(const std::function<bool()> &alive,
-                                 std::chrono::milliseconds timeout)
+                                 std::chrono::milliseconds timeout, bool while_frozen = false)
   {
     const auto deadline = Clock::now() + timeout;
     const test::MethodCall get = test::sample_method(kServiceName, "Get");
     while (true) {
       const std::size_t seen = owner_changes_.signals().size();
+      const std::size_t thaws_seen = thawed_.signals().size();
       test::CallResult r = test::call(bus_.get(), get);
       if (r.ok())
         return Clock::now();
-      if (r.error_name != kServiceUnknown && r.error_name != kNameHasNoOwner)
+      const bool frozen = while_frozen && r.error_name == kNameFrozen;
+      if (r.error_name != kServiceUnknown && r.error_name != kNameHasNoOwner && !frozen)
         throw std::runtime_error("Get: " + r.describe());
       if (!alive())
         throw std::runtime_error("the service ended before answering Get");
       if (Clock::now() > deadline)
         throw std::runtime_error("Get was not answered in time");
-      owner_changes_.wait_for(seen + 1, 5ms);
+      if (frozen)
+        thawed_.wait_for(thaws_seen + 1, 5ms);
+      else
+        owner_changes_.wait_for(seen + 1, 5ms);
     }
   }
 
  private:
   test::SdBus bus_;
   test::SignalCollector owner_changes_;
+  test::SignalCollector thawed_;
 };
 
 // The figures of one cycle: cold start, dump, restore.
@@ -207,6 +234,7 @@ struct CycleTimes {
   // criu restore's own phases (its -v4 log), then what lies outside its log.
   std::vector<criu_log::Phase> criu_phases;
   bool kernel_probe_redone = false;  // criu restore did not find /run/criu.kdat
+  bool lazy_pages_used = false;      // the CLI said it used lazy pages
 };
 
 class RestoreBench {
@@ -226,7 +254,10 @@ class RestoreBench {
     checkpoint_id_.clear();
     try {
       const pid_t pid = start_cold(scenario, times);
-      restore(scenario, pid, times);
+      if (scenario.cli_restore_options.empty())
+        restore(scenario, pid, times);
+      else
+        restore_with_cli(scenario, pid, times);
     } catch (...) {
       // Whatever was restored is gone by now; the frozen connection would
       // keep the name from the next cycle's service.
@@ -251,11 +282,22 @@ class RestoreBench {
                                                30s + std::chrono::milliseconds(scenario.init_ms));
     times.cold_start_ms = milliseconds_between(start, answered);
 
-    checkpoint_id_ = value_or_throw(admin_.freeze(kServiceName), "Freeze");
     const pid_t pid = service.pid();
-    TimedCriu dump = run_criu("dump", images_, scenario, {"-t", std::to_string(pid)});
-    throw_unless_ok(dump, "dump", images_);
-    times.dump_ms = dump.ms;
+    if (scenario.cli_restore_options.empty()) {
+      checkpoint_id_ = value_or_throw(admin_.freeze(kServiceName), "Freeze");
+      TimedCriu dump = run_criu("dump", images_, scenario, {"-t", std::to_string(pid)});
+      throw_unless_ok(dump, "dump", images_);
+      times.dump_ms = dump.ms;
+    } else {
+      const auto dump_start = Clock::now();
+      test::CommandResult dump =
+          test::run_command({DCP_CLI, "checkpoint", kServiceName, "-D", images_.string()}, 120s);
+      times.dump_ms = milliseconds_between(dump_start, Clock::now());
+      for (const auto &frozen : value_or_throw(admin_.list_frozen(), "ListFrozen"))
+        checkpoint_id_ = frozen.id;
+      if (!dump.ok())
+        throw std::runtime_error("dbus-checkpoint checkpoint: " + dump.describe());
+    }
     // CRIU killed it; the pid must be free again before CRIU can restore it.
     if (!test::wait_until([&] { return !service.running(); }, 10s) ||
         !criu::wait_until_gone(pid, 10s))
@@ -327,6 +369,61 @@ class RestoreBench {
     }
   }
 
+  // `dbus-checkpoint restore OPTIONS -D images` started, Get called until
+  // answered while it runs; then until it exits (with lazy pages: every
+  // page in).
+  void restore_with_cli(const Scenario &scenario, pid_t pid, CycleTimes &times)
+  {
+    std::optional<criu::RestoredProcess> restored;
+    std::vector<std::string> argv = {DCP_CLI, "restore"};
+    argv.insert(argv.end(), scenario.cli_restore_options.begin(),
+                scenario.cli_restore_options.end());
+    argv.insert(argv.end(), {"-D", images_.string()});
+    const fs::path log = bus_.config().dir() / "cli-restore.log";
+    fs::remove(log);  // ChildProcess appends: this run's JSON only
+    const auto start = Clock::now();
+    test::ChildProcess cli(argv, log.string());
+    const auto answered = caller_.first_answer(
+        [&] { return cli.running() || criu::process_exists(pid); }, 60s,
+        /*while_frozen=*/true);
+    times.restore_ms = milliseconds_between(start, answered);
+    if (criu::process_exists(pid))
+      restored.emplace(pid);
+    if (!test::wait_until([&] { return !cli.running(); }, 120s))
+      throw std::runtime_error("dbus-checkpoint restore did not end");
+    times.pages_in_ms = milliseconds_between(start, Clock::now());
+    if (!restored && criu::process_exists(pid))
+      restored.emplace(pid);
+    const std::string said = test::read_file(log.string());
+    if (said.find("\"restore_ms\"") == std::string::npos)
+      throw std::runtime_error("dbus-checkpoint restore failed:\n" + said);
+    if (auto ms = json_number(said, "restore_ms"))
+      times.criu_restore_ms = *ms;
+    if (auto ms = json_number(said, "thaw_ms"))
+      times.thaw_ms = *ms;
+    if (auto ms = json_number(said, "lazy_pages_start_ms"))
+      times.lazy_daemon_ms = *ms;
+    times.lazy_pages_used = said.find("\"lazy_pages\":true") != std::string::npos;
+    times.criu_phases = criu_log::restore_phases(test::read_file((images_ / "restore.log").string()));
+    if (!times.criu_phases.empty())
+      times.criu_phases.push_back({"outside its log (exec, exit)",
+                                   times.criu_restore_ms - criu_log::logged_ms(times.criu_phases)});
+  }
+
+  // The number after "KEY": in the CLI's one-line JSON.
+  static std::optional<double> json_number(const std::string &text, const std::string &key)
+  {
+    const std::string quoted = "\"" + key + "\":";
+    const auto at = text.find(quoted);
+    if (at == std::string::npos)
+      return std::nullopt;
+    try {
+      return std::stod(text.substr(at + quoted.size()));
+    } catch (const std::exception &) {
+      return std::nullopt;
+    }
+  }
+
   BenchBus bus_{Daemon::Ours};
   bus_client::CheckpointBus admin_;
   GetCaller caller_;
@@ -339,6 +436,7 @@ class RestoreBench {
 struct ScenarioSamples {
   Samples cold_start, dump, image, lazy_daemon, criu_restore, thaw, first_call, restore,
       pages_in;
+  bool lazy_pages_used = false;  // through the CLI: it said it used them
   std::vector<std::pair<std::string, Samples>> phases;  // in the log's order
 
   void add(const CycleTimes &t)
@@ -347,6 +445,7 @@ struct ScenarioSamples {
     dump.add(t.dump_ms);
     image.add(t.image_mib);
     lazy_daemon.add(t.lazy_daemon_ms);
+    lazy_pages_used = lazy_pages_used || t.lazy_pages_used;
     criu_restore.add(t.criu_restore_ms);
     thaw.add(t.thaw_ms);
     first_call.add(t.first_call_ms);
@@ -373,9 +472,17 @@ struct ScenarioSamples {
       report.add({"restore-steps", "criu lazy-pages daemon start", s, "ms", lazy_daemon});
     report.add({"restore-steps", "criu restore -d", s, "ms", criu_restore});
     report.add({"restore-steps", "Thaw", s, "ms", thaw});
-    report.add({"restore-steps", "first Get after Thaw", s, "ms", first_call});
+    // The CLI thaws; Get is called all along (the restore -> first answer).
+    if (scenario.cli_restore_options.empty())
+      report.add({"restore-steps", "first Get after Thaw", s, "ms", first_call});
     if (scenario.lazy_pages)
       report.add({"restore-steps", "restore start -> all pages in", s, "ms", pages_in});
+    if (!scenario.cli_restore_options.empty()) {
+      if (lazy_pages_used)
+        report.add({"restore-steps", "criu lazy-pages daemon start", s, "ms", lazy_daemon});
+      report.add({"restore-steps", "restore start -> dbus-checkpoint restore exited", s, "ms",
+                  pages_in});
+    }
     for (const auto &[name, samples] : phases)
       report.add({"restore-phases", "criu restore: " + name, s, "ms", samples});
   }
@@ -466,6 +573,7 @@ int main(int argc, char **argv)
     std::map<std::string, ScenarioSamples> samples;
     std::optional<std::string> lazy_failure;  // lazy pages are tried, not required
     bool kernel_probe_redone = false;
+    bool cli_used_lazy_pages = true;  // every run of kCliLazySubject
     for (unsigned run = 1; run <= options.runs; run++) {
       progress("run " + std::to_string(run) + "/" + std::to_string(options.runs));
       for (const Scenario &scenario : kScenarios) {
@@ -474,6 +582,8 @@ int main(int argc, char **argv)
         try {
           const CycleTimes times = bench.run_cycle(scenario);
           kernel_probe_redone = kernel_probe_redone || times.kernel_probe_redone;
+          if (scenario.subject == kCliLazySubject)
+            cli_used_lazy_pages = cli_used_lazy_pages && times.lazy_pages_used;
           samples[scenario.subject].add(times);
         } catch (const std::exception &e) {
           if (!scenario.lazy_pages)
@@ -488,6 +598,23 @@ int main(int argc, char **argv)
         samples[scenario.subject].report_to(report, scenario);
     progress("criu --version vs /bin/true");
     report_criu_exec(report, options.runs * 3);
+    if (samples.count(kCliLazySubject) && samples.count(kCliEagerSubject)) {
+      const ScenarioSamples &lazy = samples[kCliLazySubject];
+      const ScenarioSamples &eager = samples[kCliEagerSubject];
+      report.add({"restore-lazy", "restore -> first answered Get", "default (lazy pages)", "ms",
+                  lazy.restore});
+      report.add({"restore-lazy", "restore -> first answered Get", "--no-lazy-pages", "ms",
+                  eager.restore});
+      report.add({"restore-lazy", "restore -> first answered Get", "--no-lazy-pages / default",
+                  "x", paired_ratios(eager.restore, lazy.restore)});
+      report.add({"restore-lazy", "restore -> command exited (lazy: all pages in)",
+                  "default (lazy pages)", "ms", lazy.pages_in});
+      report.add({"restore-lazy", "restore -> command exited (lazy: all pages in)",
+                  "--no-lazy-pages", "ms", eager.pages_in});
+      if (!cli_used_lazy_pages)
+        report.add_note("restore-lazy", "dbus-checkpoint restore did not use lazy pages for "
+                                        "the 200 MiB heap (see its log).");
+    }
     if (samples.count(kOnePieceSubject) && samples.count(kSplitSubject))
       report_plugin_split(report, samples[kOnePieceSubject], samples[kSplitSubject]);
     if (kernel_probe_redone)
@@ -501,6 +628,8 @@ int main(int argc, char **argv)
     report.print_table("Checkpoint and restore steps", "restore-steps");
     report.print_table("Where criu restore's time goes (its -v4 log; criu-probe/restore_phases)",
                        "restore-phases");
+    print_table_if_any(report, "dbus-checkpoint restore, 200 MiB heap: default (lazy pages) vs "
+                               "--no-lazy-pages, run by run", "restore-lazy");
     print_table_if_any(report, "The plugin split: one piece (before) vs plugin + bus module, init 0 ms",
                        "restore-plugin");
     report.print_table("What a criu run costs outside its log: exec, libraries, exit", "criu-exec");
