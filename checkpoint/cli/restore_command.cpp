@@ -90,31 +90,38 @@ LazyPagesChoice choose_lazy_pages(const Invocation &invocation, const Checkpoint
   return {false, format_bytes(pages) + " of pages <= " + threshold};
 }
 
-// `criu lazy-pages -D DIR ...` started, its socket DIR/lazy-pages.socket
-// open: criu restore --lazy-pages may run.  An error (with its log's tail)
-// if it ended first or did not open it within kLazyPagesSocketTimeout.
-Result<base::ChildProcess> start_lazy_pages(const CriuSetup &setup, const fs::path &dir)
+// `criu lazy-pages -D DIR ...` started: it opens its socket
+// DIR/lazy-pages.socket while the restore's other checks run (its start-up,
+// ≈ 10 ms, is then off the restore's path).
+Result<base::ChildProcess> launch_lazy_pages(const CriuSetup &setup, const fs::path &dir)
+{
+  std::error_code error;
+  fs::remove(dir / "lazy-pages.socket", error);  // one of a try that failed would look ready
+  return start_criu(setup, "lazy-pages", dir, {}, /*in_new_session=*/true);
+}
+
+// The launched daemon's socket open: criu restore --lazy-pages may run.  An
+// error (with its log's tail) if it ended first or did not open it within
+// kLazyPagesSocketTimeout of its launch.
+Result<void> wait_for_lazy_pages(base::ChildProcess &daemon, const fs::path &dir,
+                                 Clock::time_point launched)
 {
   const fs::path socket = dir / "lazy-pages.socket";
   std::error_code error;
-  fs::remove(socket, error);  // one of a try that failed would look ready
-  auto daemon = start_criu(setup, "lazy-pages", dir, {}, /*in_new_session=*/true);
-  if (!daemon)
-    return daemon.error();
-  const auto deadline = Clock::now() + kLazyPagesSocketTimeout;
+  const auto deadline = launched + kLazyPagesSocketTimeout;
   const auto log_tail = [&] {
     auto log = read_whole_file(dir / "lazy-pages.log");
     return log ? "; its log:\n" + base::last_lines(log.value(), kLogTailLines, "  ") : std::string();
   };
   while (!fs::exists(socket, error)) {
-    if (auto status = daemon.value().wait_for(std::chrono::milliseconds(2)))
+    if (auto status = daemon.wait_for(std::chrono::milliseconds(2)))
       return Error{"", "criu lazy-pages ended before it opened " + socket.string() + " (" +
                            describe_wait_status(*status) + ")" + log_tail()};
     if (Clock::now() > deadline)
       return Error{"", "criu lazy-pages did not open " + socket.string() + " within " +
                            std::to_string(kLazyPagesSocketTimeout.count()) + " s" + log_tail()};
   }
-  return std::move(daemon).value();
+  return {};
 }
 
 std::string pid_text(CheckpointBus &bus, const std::string &name)
@@ -362,7 +369,8 @@ struct RestoreTimes {
   std::uint64_t pages_bytes = 0;   // DIR/pages-*.img
   bool lazy_pages = false;         // restored with criu lazy-pages
   std::string lazy_pages_why;      // why (not)
-  Clock::duration lazy_start{};    // lazy pages: its start -> its socket
+  Clock::duration lazy_start{};    // lazy pages: its launch -> its socket
+  Clock::duration lazy_wait{};     // lazy pages: of that, waited for before criu restore
   Clock::duration pages_in{};      // lazy pages: restore start -> it exited
   std::string lazy_pages_warning;  // it failed, or was still serving pages
 };
@@ -388,6 +396,8 @@ void print_restore(const Output &output, const CheckpointManifest &manifest, con
                                {"lazy_pages_why", times.lazy_pages_why},
                                {"lazy_pages_start_ms",
                                 json_milliseconds(to_milliseconds(times.lazy_start))},
+                               {"lazy_pages_wait_ms",
+                                json_milliseconds(to_milliseconds(times.lazy_wait))},
                                {"pages_in_ms", json_milliseconds(to_milliseconds(times.pages_in))},
                                {"lazy_pages_warning", times.lazy_pages_warning}})
                 << "\n";
@@ -397,7 +407,9 @@ void print_restore(const Output &output, const CheckpointManifest &manifest, con
                 << dir.string() << "\n"
                 << "waited " << format_milliseconds(times.wait) << " for its pids to be free\n"
                 << (times.lazy_pages ? "lazy pages (" + times.lazy_pages_why + "): criu lazy-pages "
-                                           "ready in " + format_milliseconds(times.lazy_start) + "\n"
+                                           "ready in " + format_milliseconds(times.lazy_start) + " (" +
+                                           format_milliseconds(times.lazy_wait) +
+                                           " of it after the checks)\n"
                                      : "no lazy pages (" + times.lazy_pages_why + ")\n")
                 << "restored by criu in " << format_milliseconds(times.restore) << "\n"
                 << restore_phases_line(dir, times.restore) << "thawed " << count_connections(connections.size()) << " in "
@@ -544,6 +556,19 @@ int run_restore(const Invocation &invocation, const Output &output)
                               format_local_time(mark->at_usec) + " (pid " +
                               std::to_string(manifest.value().pid) +
                               "): a checkpoint restores once; take a new one to restore again"});
+  // Lazy pages: `criu lazy-pages` serves the pages through userfaultfd
+  // while and after criu restore --lazy-pages runs; it ends once every page
+  // is in.  Launched now, so that its start-up overlaps the checks below;
+  // killed with `lazy_launch` or `lazy_pages` if the restore fails (nothing
+  // of it runs then); once the restore took, the restored process needs it:
+  // it is waited for, or left running (forget).  In a session of its own:
+  // the caller's ^C does not reach it.
+  const std::uint64_t pages_bytes = memory_pages_bytes(dir);
+  const LazyPagesChoice lazy = choose_lazy_pages(invocation, manifest.value(), pages_bytes);
+  const auto lazy_launched = Clock::now();
+  Result<base::ChildProcess> lazy_launch =
+      lazy.use ? launch_lazy_pages(setup.value(), dir) : Result<base::ChildProcess>(base::ChildProcess());
+  base::ChildProcess lazy_pages;
   // Each bus the checkpoint's connections are on: the command's own, and
   // those named in the manifest (a session bus).
   const std::vector<BusConnections> buses = connections_by_bus(manifest.value());
@@ -572,27 +597,23 @@ int run_restore(const Invocation &invocation, const Output &output)
   if (const auto &sandbox = manifest.value().sandbox)
     for (const std::string &option : sandbox_restore_options(*sandbox))
       criu_arguments.push_back(option);
-  // Lazy pages: `criu lazy-pages` serves the pages through userfaultfd
-  // while and after criu restore --lazy-pages runs; it ends once every page
-  // is in.  Killed with `lazy_pages` if the restore fails (nothing of it
-  // runs then); once the restore took, the restored process needs it: it is
-  // waited for, or left running (forget).  In a session of its own: the
-  // caller's ^C does not reach it.
-  times.pages_bytes = memory_pages_bytes(dir);
-  const LazyPagesChoice lazy = choose_lazy_pages(invocation, manifest.value(), times.pages_bytes);
+  times.pages_bytes = pages_bytes;
   times.lazy_pages_why = lazy.why;
-  base::ChildProcess lazy_pages;
   const auto restore_started = Clock::now();
   if (lazy.use) {
-    auto daemon = start_lazy_pages(setup.value(), dir);
-    if (daemon) {
-      lazy_pages = std::move(daemon).value();
-      times.lazy_pages = true;
-      times.lazy_start = Clock::now() - restore_started;
-      criu_arguments.push_back("--lazy-pages");
-    } else {  // nothing is restored yet: without them
-      times.lazy_pages_why = lazy.why + ", but " + daemon.error().message +
+    const auto waited_from = restore_started;
+    if (!lazy_launch) {
+      times.lazy_pages_why = lazy.why + ", but " + lazy_launch.error().message +
                              "\nrestoring without lazy pages";
+    } else if (auto ready = wait_for_lazy_pages(lazy_launch.value(), dir, lazy_launched); !ready) {
+      times.lazy_pages_why = lazy.why + ", but " + ready.error().message +
+                             "\nrestoring without lazy pages";  // nothing is restored yet
+    } else {
+      lazy_pages = std::move(lazy_launch).value();
+      times.lazy_pages = true;
+      times.lazy_start = Clock::now() - lazy_launched;
+      times.lazy_wait = Clock::now() - waited_from;
+      criu_arguments.push_back("--lazy-pages");
     }
   }
   // A shell job joins criu's session: criu leads a new one, so the restored
