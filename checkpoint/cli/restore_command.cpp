@@ -601,18 +601,16 @@ int run_restore(const Invocation &invocation, const Output &output)
   times.lazy_pages_why = lazy.why;
   const auto restore_started = Clock::now();
   if (lazy.use) {
-    const auto waited_from = restore_started;
-    if (!lazy_launch) {
-      times.lazy_pages_why = lazy.why + ", but " + lazy_launch.error().message +
-                             "\nrestoring without lazy pages";
-    } else if (auto ready = wait_for_lazy_pages(lazy_launch.value(), dir, lazy_launched); !ready) {
+    const base::Status ready = lazy_launch ? wait_for_lazy_pages(lazy_launch.value(), dir, lazy_launched)
+                                           : base::Status(lazy_launch.error());
+    if (!ready) {  // nothing is restored yet: without them
       times.lazy_pages_why = lazy.why + ", but " + ready.error().message +
-                             "\nrestoring without lazy pages";  // nothing is restored yet
+                             "\nrestoring without lazy pages";
     } else {
       lazy_pages = std::move(lazy_launch).value();
       times.lazy_pages = true;
       times.lazy_start = Clock::now() - lazy_launched;
-      times.lazy_wait = Clock::now() - waited_from;
+      times.lazy_wait = Clock::now() - restore_started;
       criu_arguments.push_back("--lazy-pages");
     }
   }
