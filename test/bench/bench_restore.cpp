@@ -39,9 +39,12 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "bench_bus.hpp"
 #include "bench_support.hpp"
@@ -215,6 +218,17 @@ class GetCaller {
 // CRIU probes the kernel (kerndat) on every run unless it kept the result
 // in /run/criu.kdat: upstream only on a tmpfs /run, ours for the boot on
 // any filesystem (criu-patches/0001).  Its restore log says which.
+// criu restore's phases from its -v4 log (IMAGES/restore.log), then what
+// its `ms` spent outside that log; none if the log has no phases.
+std::vector<criu_log::Phase> restore_phases_of(const fs::path &images, double ms)
+{
+  std::vector<criu_log::Phase> phases =
+      criu_log::restore_phases(test::read_file((images / "restore.log").string()));
+  if (!phases.empty())
+    phases.push_back({"outside its log (exec, exit)", ms - criu_log::logged_ms(phases)});
+  return phases;
+}
+
 bool restore_used_kernel_probe_cache(const fs::path &images)
 {
   return test::read_file((images / "restore.log").string()).find("Loaded kdat cache from") !=
@@ -348,10 +362,7 @@ class RestoreBench {
     times.criu_restore_ms = run.ms;
     if (!restore_used_kernel_probe_cache(images_))
       times.kernel_probe_redone = true;
-    times.criu_phases = criu_log::restore_phases(test::read_file((images_ / "restore.log").string()));
-    if (!times.criu_phases.empty())
-      times.criu_phases.push_back(
-          {"outside its log (exec, exit)", run.ms - criu_log::logged_ms(times.criu_phases)});
+    times.criu_phases = restore_phases_of(images_, run.ms);
 
     const auto thaw_start = Clock::now();
     throw_unless_ok(admin_.thaw(checkpoint_id_), "Thaw");
@@ -395,33 +406,30 @@ class RestoreBench {
     if (!restored && criu::process_exists(pid))
       restored.emplace(pid);
     const std::string said = test::read_file(log.string());
-    if (said.find("\"restore_ms\"") == std::string::npos)
+    const nlohmann::json figures = restore_json(said);
+    if (!figures.contains("restore_ms"))
       throw std::runtime_error("dbus-checkpoint restore failed:\n" + said);
-    if (auto ms = json_number(said, "restore_ms"))
-      times.criu_restore_ms = *ms;
-    if (auto ms = json_number(said, "thaw_ms"))
-      times.thaw_ms = *ms;
-    if (auto ms = json_number(said, "lazy_pages_start_ms"))
-      times.lazy_daemon_ms = *ms;
-    times.lazy_pages_used = said.find("\"lazy_pages\":true") != std::string::npos;
-    times.criu_phases = criu_log::restore_phases(test::read_file((images_ / "restore.log").string()));
-    if (!times.criu_phases.empty())
-      times.criu_phases.push_back({"outside its log (exec, exit)",
-                                   times.criu_restore_ms - criu_log::logged_ms(times.criu_phases)});
+    times.criu_restore_ms = figures.value("restore_ms", 0.0);
+    times.thaw_ms = figures.value("thaw_ms", 0.0);
+    times.lazy_daemon_ms = figures.value("lazy_pages_start_ms", 0.0);
+    times.lazy_pages_used = figures.value("lazy_pages", false);
+    times.criu_phases = restore_phases_of(images_, times.criu_restore_ms);
   }
 
-  // The number after "KEY": in the CLI's one-line JSON.
-  static std::optional<double> json_number(const std::string &text, const std::string &key)
+  // The CLI's --json object: the line of its output (stdout and stderr, in
+  // one log) that parses as a JSON object; an empty object if none does.
+  static nlohmann::json restore_json(const std::string &output)
   {
-    const std::string quoted = "\"" + key + "\":";
-    const auto at = text.find(quoted);
-    if (at == std::string::npos)
-      return std::nullopt;
-    try {
-      return std::stod(text.substr(at + quoted.size()));
-    } catch (const std::exception &) {
-      return std::nullopt;
+    std::istringstream lines(output);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (!line.starts_with('{'))
+        continue;
+      nlohmann::json parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_object())
+        return parsed;
     }
+    return nlohmann::json::object();
   }
 
   BenchBus bus_{Daemon::Ours};
