@@ -149,6 +149,14 @@ Result<ChildPlace> open_child_place(const ProgramCommand &command)
     ::_exit(127);
   }
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (command.status_fd >= 0 && exec_error_fd == 3)
+    exec_error_fd = ::fcntl(3, F_DUPFD_CLOEXEC, 4);  // fd 3 becomes the status fd
+  if (command.status_fd >= 0 &&
+      (command.status_fd == 3 ? ::fcntl(3, F_SETFD, 0) : ::dup2(command.status_fd, 3)) < 0) {
+    int error = errno;
+    (void)!::write(exec_error_fd, &error, sizeof error);
+    ::_exit(127);
+  }
   ::signal(SIGPIPE, SIG_DFL);
   if (place.executable)
     ::execveat(place.executable.get(), "", argv, envp, AT_EMPTY_PATH);

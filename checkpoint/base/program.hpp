@@ -39,6 +39,9 @@ struct ProgramCommand {
   // Not empty: the program's working directory (with namespaces_of, a
   // directory of our mount namespace that the program reaches as ".").
   std::filesystem::path working_directory{};
+  // Not -1: passed to the program as its fd 3 (the one descriptor beyond
+  // 0-2 it gets), e.g. the write end of a pipe for criu --status-fd 3.
+  int status_fd = -1;
 };
 
 struct ProgramRun {

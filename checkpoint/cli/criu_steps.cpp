@@ -2,11 +2,13 @@
 #include "cli/criu_steps.hpp"
 
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "base/program.hpp"
@@ -160,11 +162,11 @@ ProgramCommand criu_command(const CriuSetup &setup, const std::string &action,
 Result<base::ChildProcess> start_criu(const CriuSetup &setup, const std::string &action,
                                       const fs::path &images_dir,
                                       const std::vector<std::string> &extra_arguments,
-                                      bool in_new_session)
+                                      bool in_new_session, int status_fd)
 {
-  return base::start_program(
-      criu_command(setup, action, images_dir, extra_arguments, in_new_session, 0),
-      images_dir / (action + ".log"));
+  ProgramCommand command = criu_command(setup, action, images_dir, extra_arguments, in_new_session, 0);
+  command.status_fd = status_fd;
+  return base::start_program(command, images_dir / (action + ".log"));
 }
 
 Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &action,
@@ -205,6 +207,16 @@ Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string &acti
   if (message.ends_with('\n'))
     message.pop_back();
   return Error{"", message};
+}
+
+std::string describe_wait_status(int status)
+{
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           ::strsignal(WTERMSIG(status)) + ")";
+  if (WIFEXITED(status))
+    return "exit status " + std::to_string(WEXITSTATUS(status));
+  return "wait status " + std::to_string(status);
 }
 
 void prepare_kdat_cache(const CriuSetup &setup)

@@ -68,11 +68,17 @@ base::Result<Clock::duration> run_criu(const CriuSetup &setup, const std::string
 // left running: its log (stdout and stderr) goes to DIR/ACTION.log as it
 // writes it.  For `criu lazy-pages`, which must serve the restored
 // process's pages while criu restore runs and after.  It is killed when the
-// ChildProcess goes, unless forget()ed.
+// ChildProcess goes, unless forget()ed.  `status_fd` (not -1) is criu's
+// fd 3, for `--status-fd 3` in `extra_arguments`: criu writes a byte there
+// once it serves (criu dump --lazy-pages: its page server listens).
 base::Result<base::ChildProcess> start_criu(const CriuSetup &setup, const std::string &action,
                                             const std::filesystem::path &images_dir,
                                             const std::vector<std::string> &extra_arguments,
-                                            bool in_new_session);
+                                            bool in_new_session, int status_fd = -1);
+
+// "killed by signal 25 (File size limit exceeded)", "exit status 1": a
+// wait status, as ChildProcess::wait_for gives it.
+std::string describe_wait_status(int status);
 
 // Where our CRIU keeps its kernel probe for the boot (criu-patches/0001).
 inline constexpr const char *kCriuKdatCache = "/run/criu.kdat";
