@@ -17,7 +17,10 @@ struct SubcommandSpec {
   const char *usage;   // SUBCOMMAND --help, before its options
 };
 
-constexpr SubcommandSet kRunsCriu = only(Subcommand::Checkpoint) | only(Subcommand::Restore);
+constexpr SubcommandSet kRunsCriu = only(Subcommand::Checkpoint) | only(Subcommand::Restore) |
+                                   only(Subcommand::Migrate) | only(Subcommand::Receive);
+// The subcommands that dump a process tree: NAME or --pid PID, and -D DIR.
+constexpr SubcommandSet kDumps = only(Subcommand::Checkpoint) | only(Subcommand::Migrate);
 
 // The one table: which subcommand takes which option.  Options may come
 // before or after the subcommand.
@@ -34,9 +37,9 @@ constexpr std::array kOptions = {
                "(org.freedesktop.DBus.GetConnectionUnixProcessID) and its\n"
                "descendants: with the cgroup v2 freezer when they are alone in\n"
                "their cgroup, otherwise with SIGSTOP. thaw ID resumes them."},
-    OptionSpec{OptionId::Pid, "pid", 0, "PID", only(Subcommand::Checkpoint),
-               "checkpoint PID instead of NAME's owner",
-               "checkpoint the process PID instead of NAME's owner"},
+    OptionSpec{OptionId::Pid, "pid", 0, "PID", kDumps,
+               "PID instead of NAME's owner",
+               "the process PID instead of NAME's owner"},
     OptionSpec{OptionId::KeepAcrossReboot, "keep-across-reboot", 0, nullptr,
                only(Subcommand::Checkpoint), "the bus holds the connections also after a reboot",
                "ask each bus to keep the connections' records across a reboot\n"
@@ -46,8 +49,9 @@ constexpr std::array kOptions = {
                "service whose drop-in outlives a reboot (DIR not under /run)."},
     OptionSpec{OptionId::ImagesDir, "images-dir", 'D', "DIR", kRunsCriu,
                "the checkpoint's directory",
-               "the checkpoint's directory: checkpoint puts the images\n"
-               "there (it must not hold a checkpoint yet), restore reads them"},
+               "the checkpoint's directory: checkpoint and migrate put the\n"
+               "images there (it must not hold a checkpoint yet), restore and\n"
+               "receive read them"},
     OptionSpec{OptionId::Output, "output", 'o', "FILE", only(Subcommand::Export),
                "where to write the record", "where to write the record (required)"},
     OptionSpec{OptionId::Criu, "criu", 0, "PATH", kRunsCriu, "the criu to run",
@@ -70,6 +74,15 @@ constexpr std::array kOptions = {
                "copy every page before the service runs",
                "never use lazy pages: criu restore copies every page before\n"
                "the service runs (as for any size below --lazy-pages-above)"},
+    OptionSpec{OptionId::PageServer, "page-server", 0, "ADDRESS:PORT", only(Subcommand::Migrate),
+               "serve the pages from ADDRESS:PORT",
+               "criu dump serves the memory pages from its page server on\n"
+               "ADDRESS:PORT, an address of this host that the destination\n"
+               "reaches (192.0.2.1:27000, [2001:db8::1]:27000); required"},
+    OptionSpec{OptionId::Wait, "wait", 0, "SECONDS", only(Subcommand::Receive),
+               "wait SECONDS for a migration (600)",
+               "how long to wait for migrate's images to arrive in DIR\n"
+               "(1-86400, default 600)"},
     OptionSpec{OptionId::Help, "help", 'h', nullptr, kEverySubcommand,
                "show this help; COMMAND --help shows that command's", nullptr},
     OptionSpec{OptionId::Version, "version", 0, nullptr, kEverySubcommand, "show the version",
@@ -148,6 +161,40 @@ constexpr std::array kSubcommands = {
                    "A checkpoint of a systemd service's main process is restored through\n"
                    "systemctl start UNIT, whose start runs this restore: the restored pid is the\n"
                    "unit's main pid, in its cgroup; the drop-in is removed and systemd reloaded.\n"},
+    SubcommandSpec{Subcommand::Migrate, "migrate", "NAME",
+                   "Usage: dbus-checkpoint migrate NAME|--pid PID -D DIR --page-server ADDRESS:PORT\n"
+                   "\n"
+                   "Move a service to another host of the same architecture, the memory copied\n"
+                   "after it runs there (post-copy). DIR is a directory the destination reads\n"
+                   "too (shared storage), where `dbus-checkpoint receive -D DIR` runs on the\n"
+                   "destination. As checkpoint, every bus connection of the tree is frozen\n"
+                   "(callers get NameFrozen), then\n"
+                   "  criu dump -t PID -D DIR --lazy-pages --address ADDRESS --port PORT\n"
+                   "writes everything but the memory pages into DIR and serves the pages from\n"
+                   "its page server; once it listens, DIR/dbus-checkpoint.json is written, and\n"
+                   "receive restores the service on the destination at once (its bus Imports\n"
+                   "the records, the pages come in as the service touches them and in the\n"
+                   "background) and thaws it there. When the destination has fetched every\n"
+                   "page, criu ends the process here and migrate discards its frozen\n"
+                   "connections on this bus: their names are released here.\n"
+                   "\n"
+                   "If criu fails before it serves, or the destination does not fetch the\n"
+                   "pages within --criu-timeout, criu resumes the process here, migrate thaws\n"
+                   "its connections and removes DIR/dbus-checkpoint.json (a receive that did\n"
+                   "not start yet restores nothing). Once the destination runs the service,\n"
+                   "its memory is on both hosts until the last page is fetched: a transfer\n"
+                   "that breaks then loses the service on the destination. Not for a systemd\n"
+                   "service's main process (its unit would restart it here). Runs as root.\n"},
+    SubcommandSpec{Subcommand::Receive, "receive", nullptr,
+                   "Usage: dbus-checkpoint receive -D DIR [--wait SECONDS]\n"
+                   "\n"
+                   "The destination's half of migrate: waits (--wait, default 600 s) until\n"
+                   "migrate has written DIR/dbus-checkpoint.json (DIR is created, mode 0700,\n"
+                   "when missing), then restores as restore -D DIR does, with the pages fetched\n"
+                   "from the source's page server by criu lazy-pages (--page-server), and\n"
+                   "thaws the connections on this host's bus. Exits once every page is in.\n"
+                   "A checkpoint whose pages are in DIR (from checkpoint) is restored as by\n"
+                   "restore. Runs as root.\n"},
     SubcommandSpec{Subcommand::List, "list", nullptr,
                    "Usage: dbus-checkpoint list\n"
                    "\n"
@@ -196,6 +243,11 @@ constexpr const char *kProgramUsageHead =
     "                            --keep-across-reboot: the bus keeps them for the next boot\n"
     "  restore -D DIR            wait for the dumped pids to be free, restore with\n"
     "                            CRIU into the same bus connections, thaw them\n"
+    "  migrate NAME|--pid PID -D DIR --page-server ADDRESS:PORT\n"
+    "                            move the service to the host that runs receive -D DIR:\n"
+    "                            frozen, dumped without its memory, restored there at\n"
+    "                            once, pages served from here until all are fetched\n"
+    "  receive -D DIR            wait for migrate's images in DIR, restore them here\n"
     "  list                      list the frozen connections\n"
     "  freeze [--in-place] NAME  freeze the connection that owns NAME, print its id;\n"
     "                            --in-place also stops its process and descendants\n"
@@ -205,7 +257,7 @@ constexpr const char *kProgramUsageHead =
 
 constexpr const char *kProgramUsageTail =
     "\n"
-    "checkpoint and restore run as root. Data (ids, the list, JSON) goes to\n"
+    "checkpoint, restore, migrate and receive run as root. Data (ids, the list, JSON) goes to\n"
     "stdout; what was done, with timings, to stderr. Exit status: 0 success,\n"
     "1 failure (with the bus's error name and message, or CRIU's log), 2 usage error.\n";
 
@@ -259,6 +311,44 @@ std::string option_lines(const OptionSpec &option, const std::string &text, std:
       out += std::string(column, ' ');
   }
   return out + "\n";
+}
+
+// `text` as a whole decimal number from `low` to `high`, or nullopt.
+std::optional<unsigned> whole_number(const std::string &text, unsigned low, unsigned high)
+{
+  unsigned number = 0;
+  const char *end = text.data() + text.size();
+  auto [rest, error] = std::from_chars(text.data(), end, number);
+  if (error != std::errc() || rest != end || number < low || number > high)
+    return std::nullopt;
+  return number;
+}
+
+// "192.0.2.1:27000", "host.example:27000", "[2001:db8::1]:27000": the
+// address (without brackets) and the port; false for anything else.
+bool split_address_and_port(const std::string &text, std::string &address, std::uint16_t &port)
+{
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return false;
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']')
+      return false;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return false;  // an IPv6 address needs its brackets
+  }
+  if (host.find_first_not_of("0123456789ABCDEFabcdefghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ.:-") !=
+          std::string::npos ||
+      host.front() == '-')
+    return false;
+  auto number = whole_number(text.substr(colon + 1), 1, 65535);
+  if (!number)
+    return false;
+  address = host;
+  port = static_cast<std::uint16_t>(*number);
+  return true;
 }
 
 // getopt_long's value for an option: its short letter, or 256 + its index.
@@ -379,6 +469,8 @@ class Parser {
     case OptionId::CriuTimeout: criu_timeout_text_ = value; break;
     case OptionId::LazyPagesAbove: lazy_pages_above_text_ = value; break;
     case OptionId::NoLazyPages: no_lazy_pages_ = true; break;
+    case OptionId::PageServer: page_server_text_ = value; break;
+    case OptionId::Wait: wait_text_ = value; break;
     case OptionId::Help: invocation_.request = Invocation::Request::Help; break;
     case OptionId::Version: invocation_.request = Invocation::Request::Version; break;
     }
@@ -409,13 +501,11 @@ class Parser {
       if ((option->subcommands & only(subcommand)) == 0)
         return fail(name + ": " + typed + " is an option of " + subcommands_taking(*option));
     if (!criu_timeout_text_.empty()) {
-      unsigned seconds = 0;
-      const char *text_end = criu_timeout_text_.data() + criu_timeout_text_.size();
-      auto [end, error] = std::from_chars(criu_timeout_text_.data(), text_end, seconds);
-      if (error != std::errc() || end != text_end || seconds < 1 || seconds > 3600)
+      auto seconds = whole_number(criu_timeout_text_, 1, 3600);
+      if (!seconds)
         return fail(name + ": --criu-timeout needs whole seconds from 1 to 3600, not '" +
                     criu_timeout_text_ + "'");
-      invocation_.criu_timeout = std::chrono::seconds(seconds);
+      invocation_.criu_timeout = std::chrono::seconds(*seconds);
     }
     if (no_lazy_pages_ && !lazy_pages_above_text_.empty())
       return fail(name + ": give --lazy-pages-above SIZE or --no-lazy-pages, not both");
@@ -427,32 +517,47 @@ class Parser {
         return fail(name + ": --lazy-pages-above needs a size (bytes, or with K, M, G: 64M; "
                            "0 = always), not '" + lazy_pages_above_text_ + "'");
     }
-    if (subcommand == Subcommand::Checkpoint)
-      return check_checkpoint_target();
+    if (!wait_text_.empty()) {
+      auto seconds = whole_number(wait_text_, 1, 86400);
+      if (!seconds)
+        return fail(name + ": --wait needs whole seconds from 1 to 86400, not '" + wait_text_ + "'");
+      invocation_.receive_wait = std::chrono::seconds(*seconds);
+    }
+    if (subcommand == Subcommand::Migrate) {
+      if (page_server_text_.empty())
+        return fail("migrate: missing --page-server ADDRESS:PORT");
+      if (!split_address_and_port(page_server_text_, invocation_.page_server_address,
+                                  invocation_.page_server_port))
+        return fail("migrate: --page-server needs ADDRESS:PORT (an address of this host, a port "
+                    "from 1 to 65535), not '" + page_server_text_ + "'");
+    }
+    if ((kDumps & only(subcommand)) != 0)
+      return check_dump_target(name);
     if (spec.target && invocation_.target.empty())
       return fail(name + ": missing " + spec.target);
     if (subcommand == Subcommand::Export && invocation_.output_path.empty())
       return fail("export: missing -o FILE");
-    if (subcommand == Subcommand::Restore && invocation_.images_dir.empty())
-      return fail("restore: missing -D DIR");
+    if ((subcommand == Subcommand::Restore || subcommand == Subcommand::Receive) &&
+        invocation_.images_dir.empty())
+      return fail(name + ": missing -D DIR");
   }
 
-  // checkpoint takes NAME or --pid PID, not both, and -D DIR.
-  void check_checkpoint_target()
+  // checkpoint and migrate take NAME or --pid PID, not both, and -D DIR.
+  void check_dump_target(const std::string &name)
   {
     if (!pid_text_.empty()) {
       if (!invocation_.target.empty())
-        return fail("checkpoint: give NAME or --pid PID, not both");
+        return fail(name + ": give NAME or --pid PID, not both");
       auto [end, error] = std::from_chars(pid_text_.data(), pid_text_.data() + pid_text_.size(),
                                           invocation_.pid);
       if (error != std::errc() || end != pid_text_.data() + pid_text_.size() ||
           invocation_.pid <= 1)
-        return fail("checkpoint: --pid needs a process id above 1, not '" + pid_text_ + "'");
+        return fail(name + ": --pid needs a process id above 1, not '" + pid_text_ + "'");
     } else if (invocation_.target.empty()) {
-      return fail("checkpoint: missing NAME or --pid PID");
+      return fail(name + ": missing NAME or --pid PID");
     }
     if (invocation_.images_dir.empty())
-      return fail("checkpoint: missing -D DIR");
+      return fail(name + ": missing -D DIR");
   }
 
   void fail(const std::string &message)
@@ -475,11 +580,14 @@ class Parser {
   std::string criu_timeout_text_;  // --criu-timeout's value, likewise
   std::string lazy_pages_above_text_;  // --lazy-pages-above's value, likewise
   bool no_lazy_pages_ = false;
+  std::string page_server_text_;  // --page-server's value, likewise
+  std::string wait_text_;         // --wait's value, likewise
   std::vector<GivenOption> given_;
   std::string error_;
 };
 
 constexpr std::array kAllSubcommands = {Subcommand::Checkpoint, Subcommand::Restore,
+                                        Subcommand::Migrate,    Subcommand::Receive,
                                         Subcommand::List,       Subcommand::Freeze,
                                         Subcommand::Thaw,       Subcommand::Discard,
                                         Subcommand::Export};

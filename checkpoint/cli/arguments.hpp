@@ -15,7 +15,7 @@
 
 namespace dbus_checkpoint::cli {
 
-enum class Subcommand { Checkpoint, Restore, List, Freeze, Thaw, Discard, Export };
+enum class Subcommand { Checkpoint, Restore, List, Freeze, Thaw, Discard, Export, Migrate, Receive };
 
 std::string to_string(Subcommand subcommand);  // "checkpoint", "list", ...
 std::span<const Subcommand> all_subcommands();
@@ -30,7 +30,7 @@ inline constexpr SubcommandSet kEverySubcommand = ~0u;  // the common options
 
 enum class OptionId {
   System, Address, Json, InPlace, KeepAcrossReboot, Pid, ImagesDir, Output, Criu, PluginDir,
-  CriuTimeout, LazyPagesAbove, NoLazyPages, Help,
+  CriuTimeout, LazyPagesAbove, NoLazyPages, PageServer, Wait, Help,
   Version
 };
 
@@ -60,6 +60,9 @@ std::string default_plugin_dir();
 // told otherwise (--lazy-pages-above SIZE, --no-lazy-pages).
 inline constexpr std::uint64_t kDefaultLazyPagesAbove = 64ull << 20;
 
+// How long receive waits for migrate's images unless told (--wait).
+inline constexpr std::chrono::seconds kDefaultReceiveWait{600};
+
 // "64M", "1G", "512K", "4096", "0": bytes (K, M, G, T are powers of 1024;
 // "MiB" and "M" alike), or nullopt for anything else.
 std::optional<std::uint64_t> parse_size(const std::string &text);
@@ -82,6 +85,11 @@ struct Invocation {
   std::chrono::seconds criu_timeout{120};
   // restore --lazy-pages-above SIZE (0: always), --no-lazy-pages (nullopt)
   std::optional<std::uint64_t> lazy_pages_above = kDefaultLazyPagesAbove;
+  // migrate --page-server ADDRESS:PORT: where criu dump serves the pages
+  std::string page_server_address;
+  std::uint16_t page_server_port = 0;
+  // receive --wait SECONDS: how long it waits for a migration to arrive
+  std::chrono::seconds receive_wait{kDefaultReceiveWait};
 };
 
 struct ParsedArguments {

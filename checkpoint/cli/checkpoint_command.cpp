@@ -17,6 +17,7 @@
 #include "cli/dump_checks.hpp"
 #include "cli/files.hpp"
 #include "cli/json.hpp"
+#include "cli/lazy_dump.hpp"
 #include "cli/manifest.hpp"
 #include "cli/process_tree.hpp"
 #include "cli/systemd_unit.hpp"
@@ -414,13 +415,90 @@ void print_takeover(const Output &output, const UnitTakeover &takeover,
   output.report << " gives the unit its own start back\n";
 }
 
-} // namespace
+// migrate's end, once its connections are frozen: criu dump --lazy-pages
+// serves the pages; the manifest (with the page server) tells the
+// destination's receive to restore; once every page is fetched the
+// connections here are discarded.  On failure the process resumes here
+// and its connections are thawed.
+int migrate_frozen_tree(const Invocation &invocation, const Output &output, const CriuSetup &setup,
+                        const fs::path &dir, const std::vector<std::string> &dump_arguments,
+                        std::vector<TreeBus> &buses, CheckpointManifest &manifest,
+                        Clock::time_point started)
+{
+  const auto fail = [&](Error error) {
+    return report_failure(output, "migrate", thaw_after_failure(buses, manifest.pid, std::move(error)));
+  };
+  auto serving = dump_serving_pages(setup, dir, dump_arguments, invocation.page_server_address,
+                                    invocation.page_server_port);
+  if (!serving)
+    return fail(serving.error());
+  manifest.dump_ms = to_milliseconds(serving.value().until_serving);
+  manifest.page_server =
+      ManifestPageServer{invocation.page_server_address, invocation.page_server_port};
+  manifest.image_bytes = base::image_bytes(dir);
+  manifest.created_usec = realtime_usec();
+  manifest.total_ms = to_milliseconds(Clock::now() - started);
+  if (auto saved = save_manifest(dir, manifest); !saved) {
+    serving.value().criu.kill_and_reap();  // the process resumes
+    return fail(Error{"", saved.error().message + "; criu was stopped"});
+  }
+  const std::string server =
+      invocation.page_server_address + ":" + std::to_string(invocation.page_server_port);
+  if (!output.json)
+    output.report << "migrate: froze " << count_connections(manifest.connections.size()) << " in "
+                  << format_milliseconds(manifest.freeze_ms) << ":\n"
+                  << connection_table(manifest.connections) << "criu dump wrote "
+                  << format_bytes(manifest.image_bytes) << " of images into " << dir.string()
+                  << " in " << format_milliseconds(manifest.dump_ms)
+                  << " and serves the memory pages on " << server
+                  << "; dbus-checkpoint receive -D DIR restores the service on the destination now\n";
 
-int run_checkpoint(const Invocation &invocation, const Output &output)
+  auto fetched = wait_until_pages_fetched(serving.value(), setup, dir);
+  if (!fetched) {
+    Error error = fetched.error();
+    auto seen = load_manifest(dir);
+    std::error_code ignored;
+    fs::remove(manifest_path(dir), ignored);  // a receive yet to come restores nothing
+    error.message += "\npid " + std::to_string(manifest.pid) +
+                     " resumes here (criu dump ends it only once every page is fetched); " +
+                     manifest_path(dir).string() + " was removed";
+    if (seen && seen.value().restored)
+      error.message += "\nthe destination had restored it already: its copy lacks the pages "
+                       "not fetched and must not run on; stop it there";
+    return fail(error);
+  }
+  std::vector<std::string> failures;
+  for (TreeBus &tree_bus : buses)
+    for (const ManifestConnection &connection : tree_bus.connections)
+      if (auto discarded = tree_bus.bus.discard(connection.id); !discarded)
+        failures.push_back(connection.id + " (" + connection.unique_name +
+                           "): " + discarded.error().describe());
+  const double fetched_ms = to_milliseconds(fetched.value());
+  if (output.json) {
+    Json json = {{"command", "migrate"}, {"dir", dir.string()}, {"pages_fetched_ms",
+                 json_milliseconds(fetched_ms)}, {"discard_failures", failures}};
+    add_manifest_members(json, manifest);
+    output.data << json_text(json) << "\n";
+  } else {
+    for (const ManifestConnection &connection : manifest.connections)
+      output.data << connection.id << "\n";
+    output.report << "migrate: the destination fetched every page " << format_milliseconds(fetched_ms)
+                  << " after the dump started; pid " << manifest.pid << " ended here; "
+                  << count_connections(manifest.connections.size() - failures.size())
+                  << " discarded on this bus (their names are released here)\n";
+  }
+  for (const std::string &failure : failures)
+    output.report << "dbus-checkpoint: migrate: cannot discard " << failure << "\n";
+  return failures.empty() ? kExitSuccess : kExitFailure;
+}
+
+// checkpoint and migrate: up to the dump, the same steps.
+int dump_tree(const Invocation &invocation, const Output &output, bool migrating)
 {
   const auto started = Clock::now();
-  const auto fail = [&](const Error &error) { return report_failure(output, "checkpoint", error); };
-  auto setup = check_root_and_criu("checkpoint", "criu dump takes other processes' memory",
+  const char *command = migrating ? "migrate" : "checkpoint";
+  const auto fail = [&](const Error &error) { return report_failure(output, command, error); };
+  auto setup = check_root_and_criu(command, "criu dump takes other processes' memory",
                                    invocation.criu_path, invocation.plugin_dir, invocation.bus,
                                    invocation.criu_timeout);
   if (!setup)
@@ -433,6 +511,11 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   auto tree = tree_to_dump(bus.value(), invocation, setup.value(), root_unit, sandbox);
   if (!tree)
     return fail(tree.error());
+  if (migrating && root_unit.unit && root_unit.unit.value())
+    return fail(Error{"", "pid " + std::to_string(tree.value().front().id.pid) +
+                              " is the main process of " + *root_unit.unit.value() +
+                              ", which systemd would start again here: migrate moves processes "
+                              "no service manager restarts; nothing was frozen"});
   auto dir = prepare_images_dir(invocation.images_dir);
   if (!dir)
     return fail(dir.error());
@@ -441,6 +524,11 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
         !visible)
       return fail(Error{"", visible.error().message + "; nothing was frozen"});
   const pid_t root = tree.value().front().id.pid;
+
+  // criu's kernel probe (≈ 40 ms without its cache) paid before the
+  // freeze, not while callers get NameFrozen
+  if (migrating)
+    prepare_kdat_cache(setup.value());
 
   CheckpointManifest manifest;
   manifest.pid = root;
@@ -474,8 +562,9 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
 
   // The main process of a systemd service: the unit's start becomes the
   // restore before the dump stops it (systemd_unit.hpp).
-  auto takeover = take_over_service_unit(invocation, root, dir.value(), manifest,
-                                         sandbox.has_value(), root_unit);
+  auto takeover = migrating ? Result<std::optional<UnitTakeover>>(std::optional<UnitTakeover>())
+                            : take_over_service_unit(invocation, root, dir.value(), manifest,
+                                                     sandbox.has_value(), root_unit);
   if (!root_unit.note.empty())
     notes.push_back(root_unit.note);
   if (!takeover)
@@ -498,6 +587,9 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
     for (const std::string &option : sandbox_dump_options(*sandbox))
       dump_arguments.push_back(option);
   }
+  if (migrating)
+    return migrate_frozen_tree(invocation, output, setup.value(), dir.value(), dump_arguments,
+                               buses, manifest, started);
   auto dumped = run_criu(setup.value(), "dump", dir.value(), dump_arguments,
                          /*in_new_session=*/false, sandbox ? root : 0);
   if (!dumped) {
@@ -523,6 +615,18 @@ int run_checkpoint(const Invocation &invocation, const Output &output)
   for (const std::string &note : notes)
     output.report << "note: " << note << "\n";
   return kExitSuccess;
+}
+
+} // namespace
+
+int run_checkpoint(const Invocation &invocation, const Output &output)
+{
+  return dump_tree(invocation, output, /*migrating=*/false);
+}
+
+int run_migrate(const Invocation &invocation, const Output &output)
+{
+  return dump_tree(invocation, output, /*migrating=*/true);
 }
 
 } // namespace dbus_checkpoint::cli

@@ -266,12 +266,18 @@ int run_subcommand(const Invocation &invocation, const Output &output)
     return run_checkpoint(invocation, output);
   if (subcommand == Subcommand::Restore)
     return run_restore(invocation, output);
+  if (subcommand == Subcommand::Migrate)
+    return run_migrate(invocation, output);
+  if (subcommand == Subcommand::Receive)
+    return run_receive(invocation, output);
   auto bus = CheckpointBus::connect(invocation.bus);
   if (!bus)
     return report_failure(output, to_string(subcommand), bus.error());
   switch (subcommand) {
   case Subcommand::Checkpoint:
-  case Subcommand::Restore: break;  // above
+  case Subcommand::Restore:
+  case Subcommand::Migrate:
+  case Subcommand::Receive: break;  // above
   case Subcommand::List: return run_list(bus.value(), output);
   case Subcommand::Freeze: return run_freeze(bus.value(), invocation, output);
   case Subcommand::Thaw: return run_thaw(bus.value(), invocation, output);

@@ -20,6 +20,11 @@ int run_export(bus_client::CheckpointBus &bus, const Invocation &invocation, con
 // images directory) before they connect to the bus.
 int run_checkpoint(const Invocation &invocation, const Output &output);
 int run_restore(const Invocation &invocation, const Output &output);
+// migrate: checkpoint with criu dump --lazy-pages, the pages served to the
+// destination's receive (which restores there); receive: wait for such a
+// checkpoint in DIR, then restore it.
+int run_migrate(const Invocation &invocation, const Output &output);
+int run_receive(const Invocation &invocation, const Output &output);
 
 // Runs the invocation's subcommand (connected to its bus).
 int run_subcommand(const Invocation &invocation, const Output &output);

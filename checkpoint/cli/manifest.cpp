@@ -200,6 +200,11 @@ std::string check_manifest_values(const CheckpointManifest &manifest)
       if (!std::regex_match(id, file_id))
         return "\"" + id + "\" is not a CRIU file id (file[MNT_ID:INODE])";
   }
+  if (const auto &server = manifest.page_server) {
+    static const std::regex address("[0-9A-Za-z][0-9A-Za-z.:-]{0,252}");
+    if (!std::regex_match(server->address, address) || server->port == 0)
+      return "\"page_server\" is no address and port criu can connect to";
+  }
   return {};
 }
 
@@ -229,6 +234,8 @@ void add_manifest_members(Json &json, const CheckpointManifest &manifest)
   if (const auto &sandbox = manifest.sandbox)
     json["sandbox"] = {{"namespaces", sandbox->namespaces},
                        {"outside_files", sandbox->outside_files}};
+  if (const auto &server = manifest.page_server)
+    json["page_server"] = {{"address", server->address}, {"port", server->port}};
 }
 
 std::string manifest_json(const CheckpointManifest &manifest)
@@ -298,6 +305,15 @@ Result<CheckpointManifest> parse_manifest(std::string_view text)
     if (!sandbox_reader.problem().empty())
       return Error{"", sandbox_reader.problem()};
     manifest.sandbox = std::move(sandbox);
+  }
+  if (reader.has("page_server")) {
+    MemberReader server_reader(root.at("page_server"), "\"page_server\"");
+    ManifestPageServer server;
+    server_reader.string("address", server.address);
+    server_reader.integer("port", server.port);
+    if (!server_reader.problem().empty())
+      return Error{"", server_reader.problem()};
+    manifest.page_server = std::move(server);
   }
   manifest.restored =
       read_restore_mark(reader.has("restored") ? &root.at("restored") : nullptr, reader);

@@ -55,6 +55,13 @@ struct ManifestSandbox {
   std::vector<std::string> outside_files;  // CRIU ids, "file[MNT_ID:INODE]" (hex)
 };
 
+// Where the pages are when not in DIR: migrate's criu dump --lazy-pages
+// serves them from its page server until the destination fetched them all.
+struct ManifestPageServer {
+  std::string address;  // an IPv4/IPv6 address or host name of the source
+  std::uint16_t port = 0;
+};
+
 struct CheckpointManifest {
   pid_t pid = 0;                 // the tree's root, criu dump -t
   std::string command;           // its /proc/PID/comm
@@ -76,6 +83,9 @@ struct CheckpointManifest {
   // namespaces criu entered, and the files outside it that restore gives
   // back (--inherit-fd).  Only with systemd_unit.
   std::optional<ManifestSandbox> sandbox;
+  // Written by migrate: the pages are fetched from there (restore then
+  // runs criu lazy-pages --page-server), not read from DIR.
+  std::optional<ManifestPageServer> page_server;
 
   // Dumped as a shell job: restored with criu leading a new session, so
   // that the service gets a session of its own.

@@ -3,6 +3,7 @@
 // criu restore with our plugin (which Reattaches each connection), mark
 // the checkpoint restored, thaw the connections.
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,8 +50,6 @@ constexpr std::chrono::seconds kPidWaitTimeout{10};
 // for otherwise: the check costs no fixed sleep).
 constexpr std::chrono::milliseconds kPendingDeathTimeout{1000};
 
-std::string describe_wait_status(int status);
-
 // How long `criu lazy-pages` may take to open its socket.
 constexpr std::chrono::seconds kLazyPagesSocketTimeout{10};
 
@@ -80,6 +79,9 @@ LazyPagesChoice choose_lazy_pages(const Invocation &invocation, const Checkpoint
   // unit's sandbox and cgroup: the daemon would be a second, long-lived
   // process of the service for systemd, and userfaultfd may be refused by
   // its system call filter; the start copies every page instead.
+  if (const auto &server = manifest.page_server)
+    return {true, "the pages are on migrate's page server " + server->address + ":" +
+                      std::to_string(server->port)};
   if (manifest.sandbox || (manifest.systemd_unit && running_as_start_of(manifest.systemd_unit->name)))
     return {false, "not as a systemd unit's start"};
   if (!invocation.lazy_pages_above)
@@ -92,12 +94,18 @@ LazyPagesChoice choose_lazy_pages(const Invocation &invocation, const Checkpoint
 
 // `criu lazy-pages -D DIR ...` started: it opens its socket
 // DIR/lazy-pages.socket while the restore's other checks run (its start-up,
-// ≈ 10 ms, is then off the restore's path).
-Result<base::ChildProcess> launch_lazy_pages(const CriuSetup &setup, const fs::path &dir)
+// ≈ 10 ms, is then off the restore's path).  For migrate's images it
+// fetches the pages from the source's page server (--page-server).
+Result<base::ChildProcess> launch_lazy_pages(const CriuSetup &setup, const fs::path &dir,
+                                             const CheckpointManifest &manifest)
 {
+  std::vector<std::string> arguments;
+  if (const auto &server = manifest.page_server)
+    arguments = {"--page-server", "--address", server->address, "--port",
+                 std::to_string(server->port)};
   std::error_code error;
   fs::remove(dir / "lazy-pages.socket", error);  // one of a try that failed would look ready
-  return start_criu(setup, "lazy-pages", dir, {}, /*in_new_session=*/true);
+  return start_criu(setup, "lazy-pages", dir, arguments, /*in_new_session=*/true);
 }
 
 // The launched daemon's socket open: criu restore --lazy-pages may run.  An
@@ -236,17 +244,6 @@ std::vector<BusConnections> connections_by_bus(const CheckpointManifest &manifes
 bus_client::BusAddress where(const Invocation &invocation, const std::string &address)
 {
   return address.empty() ? invocation.bus : bus_client::BusAddress{address};
-}
-
-// "killed by signal 25 (File size limit exceeded)", "exit status 1".
-std::string describe_wait_status(int status)
-{
-  if (WIFSIGNALED(status))
-    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-           ::strsignal(WTERMSIG(status)) + ")";
-  if (WIFEXITED(status))
-    return "exit status " + std::to_string(WEXITSTATUS(status));
-  return "wait status " + std::to_string(status);
 }
 
 // Each restored process still runs.  Those that ended are reaped (this
@@ -516,7 +513,67 @@ void finish_unit_start(const Output &output, const CheckpointManifest &manifest)
                 << ": systemd reloads its configuration once the unit is started\n";
 }
 
+// DIR's manifest, once it is there (migrate writes it by a rename);
+// inotify wakes us, the deadline ends the wait.
+Result<CheckpointManifest> wait_for_manifest(const fs::path &dir, std::chrono::seconds limit)
+{
+  base::UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!watch || ::inotify_add_watch(watch.get(), dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+    return Error{"", "cannot watch " + dir.string() + ": " + std::strerror(errno)};
+  const auto deadline = Clock::now() + limit;
+  std::error_code error;
+  while (!fs::exists(manifest_path(dir), error)) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0)
+      return Error{"", "no migration arrived in " + dir.string() + " within " +
+                           std::to_string(limit.count()) + " s (--wait)"};
+    pollfd event{watch.get(), POLLIN, 0};
+    ::poll(&event, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+    char drained[4096];
+    while (::read(watch.get(), drained, sizeof drained) > 0) {
+    }
+  }
+  return load_manifest(dir);
+}
+
 } // namespace
+
+int run_receive(const Invocation &invocation, const Output &output)
+{
+  const auto fail = [&](const Error &error) { return report_failure(output, "receive", error); };
+  if (::geteuid() != 0)  // before DIR is made
+    return fail(Error{"", "receive must run as root (criu restore creates processes with given "
+                          "pids); this is uid " + std::to_string(::geteuid())});
+  std::error_code error;
+  const fs::path dir = fs::absolute(invocation.images_dir, error).lexically_normal();
+  if (auto trusted = check_trusted_directory(dir, true); !trusted)
+    return fail(trusted.error());
+  const auto waiting = Clock::now();
+  if (!output.json)
+    output.report << "receive: waiting for a migration into " << dir.string() << " (at most "
+                  << invocation.receive_wait.count() << " s)\n";
+  // While it waits: criu's kernel probe, cached for the boot, is then not
+  // paid by criu lazy-pages and criu restore while the service is frozen.
+  auto setup = check_root_and_criu("receive", "criu restore creates processes with given pids",
+                                   invocation.criu_path, invocation.plugin_dir, invocation.bus,
+                                   invocation.criu_timeout);
+  if (!setup)
+    return fail(setup.error());
+  prepare_kdat_cache(setup.value());
+  auto manifest = wait_for_manifest(dir, invocation.receive_wait);
+  if (!manifest)
+    return fail(manifest.error());
+  if (!output.json)
+    output.report << "receive: the images of pid " << manifest.value().pid << " ("
+                  << manifest.value().command << ") arrived after "
+                  << format_milliseconds(Clock::now() - waiting)
+                  << (manifest.value().page_server
+                          ? "; its pages come from " + manifest.value().page_server->address + ":" +
+                                std::to_string(manifest.value().page_server->port)
+                          : std::string("; its pages are in the directory"))
+                  << "\n";
+  return run_restore(invocation, output);
+}
 
 int run_restore(const Invocation &invocation, const Output &output)
 {
@@ -551,6 +608,9 @@ int run_restore(const Invocation &invocation, const Output &output)
                           "restored only as that unit's start (systemctl start " +
                           manifest.value().systemd_unit->name + "), inside its sandbox; its drop-in " +
                           manifest.value().systemd_unit->drop_in + " is gone"});
+  if (manifest.value().page_server && !invocation.lazy_pages_above)
+    return fail(Error{"", "the pages of " + dir.string() + " are on migrate's page server, not in "
+                          "the directory: only lazy pages fetch them (no --no-lazy-pages)"});
   if (const auto &mark = manifest.value().restored)
     return fail(Error{"", dir.string() + " was restored already, at " +
                               format_local_time(mark->at_usec) + " (pid " +
@@ -567,7 +627,8 @@ int run_restore(const Invocation &invocation, const Output &output)
   const LazyPagesChoice lazy = choose_lazy_pages(invocation, manifest.value(), pages_bytes);
   const auto lazy_launched = Clock::now();
   Result<base::ChildProcess> lazy_launch =
-      lazy.use ? launch_lazy_pages(setup.value(), dir) : Result<base::ChildProcess>(base::ChildProcess());
+      lazy.use ? launch_lazy_pages(setup.value(), dir, manifest.value())
+               : Result<base::ChildProcess>(base::ChildProcess());
   base::ChildProcess lazy_pages;
   // Each bus the checkpoint's connections are on: the command's own, and
   // those named in the manifest (a session bus).
@@ -603,6 +664,8 @@ int run_restore(const Invocation &invocation, const Output &output)
   if (lazy.use) {
     const base::Status ready = lazy_launch ? wait_for_lazy_pages(lazy_launch.value(), dir, lazy_launched)
                                            : base::Status(lazy_launch.error());
+    if (!ready && manifest.value().page_server)  // no pages here to restore without them
+      return fail(Error{"", lazy.why + ", but " + ready.error().message});
     if (!ready) {  // nothing is restored yet: without them
       times.lazy_pages_why = lazy.why + ", but " + ready.error().message +
                              "\nrestoring without lazy pages";

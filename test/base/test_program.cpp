@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE base_program
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -70,7 +71,7 @@ BOOST_AUTO_TEST_CASE(stderr_apart_and_names_looked_up_in_path)
 
 BOOST_AUTO_TEST_CASE(only_fds_0_to_2_are_passed_on)
 {
-  const int kept = ::dup(STDERR_FILENO);  // not close-on-exec
+  const int kept = ::fcntl(STDERR_FILENO, F_DUPFD, 10);  // not close-on-exec, not ls's own fd
   BOOST_REQUIRE(kept > 2);
   auto run = run_program({{"/bin/sh", "-c", "ls /proc/self/fd"}, {}, 10s});
   ::close(kept);
@@ -93,6 +94,35 @@ bool ended(pid_t pid)
 }
 
 } // namespace
+
+// criu --status-fd 3: the one descriptor more, as fd 3, whatever its
+// number here (3 itself included), and nothing else beyond 0-2.
+BOOST_AUTO_TEST_CASE(a_status_fd_is_passed_on_as_fd_3)
+{
+  for (bool take_fd_3 : {false, true}) {
+    int fds[2];
+    BOOST_REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    if (take_fd_3 && fds[1] != 3) {  // make the write end fd 3, if 3 is free
+      if (::fcntl(3, F_GETFD) < 0 && ::dup3(fds[1], 3, O_CLOEXEC) == 3) {
+        ::close(fds[1]);
+        fds[1] = 3;
+      }
+    }
+    const int extra = ::fcntl(STDERR_FILENO, F_DUPFD, 10);  // not close-on-exec: not passed on either
+    ProgramCommand command{{"/bin/sh", "-c", "printf ready >&3; ls /proc/self/fd"}, {}, 10s};
+    command.status_fd = fds[1];
+    auto run = run_program(command);
+    ::close(extra);
+    ::close(fds[1]);
+    BOOST_REQUIRE(run.ok());
+    char got[8] = {};
+    BOOST_TEST(::read(fds[0], got, sizeof got) == 5);
+    BOOST_TEST(std::string(got) == "ready", "status fd " << fds[1]);
+    ::close(fds[0]);
+    BOOST_TEST(run.value().output.find("\n" + std::to_string(extra) + "\n") == std::string::npos,
+               run.value().output);
+  }
+}
 
 BOOST_AUTO_TEST_CASE(its_end_does_not_wait_for_what_it_left_running)
 {

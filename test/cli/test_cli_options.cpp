@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli/arguments.hpp"
@@ -98,7 +99,7 @@ BOOST_AUTO_TEST_CASE(a_subcommand_refuses_the_options_it_does_not_take)
   BOOST_TEST(refusals > 0u);
   // A short spelling is named as given.
   BOOST_TEST(parse_arguments({"thaw", "ID", "-D", "d"}).usage_error ==
-             "thaw: -D is an option of checkpoint and restore");
+             "thaw: -D is an option of checkpoint, restore, migrate and receive");
 }
 
 BOOST_AUTO_TEST_CASE(an_option_not_taken_is_a_usage_error_of_the_program)
@@ -161,4 +162,47 @@ BOOST_AUTO_TEST_CASE(lazy_pages_options_take_a_size_or_nothing)
   BOOST_TEST(refused.exit_status == 2, refused.describe());
   BOOST_TEST(refused.err.find("--lazy-pages-above needs a size") != std::string::npos,
              refused.describe());
+}
+
+BOOST_AUTO_TEST_CASE(migrate_needs_a_page_server_address_and_port)
+{
+  for (const auto &[text, address, port] : std::vector<std::tuple<std::string, std::string, unsigned>>{
+           {"10.0.0.1:27000", "10.0.0.1", 27000}, {"host-b.example:1", "host-b.example", 1},
+           {"[2001:db8::1]:65535", "2001:db8::1", 65535}}) {
+    auto parsed = parse_arguments({"migrate", "org.example.A", "-D", "d", "--page-server", text});
+    BOOST_TEST(parsed.usage_error == "", text);
+    BOOST_TEST(parsed.invocation.page_server_address == address, text);
+    BOOST_TEST(parsed.invocation.page_server_port == port, text);
+  }
+  for (const char *bad : {"10.0.0.1", "10.0.0.1:0", "10.0.0.1:65536", ":27000", "2001:db8::1:27000",
+                          "[::1:27000", "-x:1", "a b:1", "h:1x"})
+    BOOST_TEST(parse_arguments({"migrate", "n", "-D", "d", "--page-server", bad}).usage_error ==
+                   std::string("migrate: --page-server needs ADDRESS:PORT (an address of this host, a "
+                               "port from 1 to 65535), not '") + bad + "'",
+               bad);
+  BOOST_TEST(parse_arguments({"migrate", "n", "-D", "d"}).usage_error ==
+             "migrate: missing --page-server ADDRESS:PORT");
+  BOOST_TEST(parse_arguments({"migrate", "-D", "d", "--page-server", "h:1"}).usage_error ==
+             "migrate: missing NAME or --pid PID");
+  BOOST_TEST(parse_arguments({"migrate", "n", "--pid", "5", "-D", "d", "--page-server", "h:1"})
+                 .usage_error == "migrate: give NAME or --pid PID, not both");
+  BOOST_TEST(parse_arguments({"migrate", "n", "--page-server", "h:1"}).usage_error ==
+             "migrate: missing -D DIR");
+  BOOST_TEST(parse_arguments({"checkpoint", "n", "-D", "d", "--page-server", "h:1"}).usage_error ==
+             "checkpoint: --page-server is an option of migrate");
+}
+
+BOOST_AUTO_TEST_CASE(receive_waits_whole_seconds_for_a_directory)
+{
+  auto parsed = parse_arguments({"receive", "-D", "d"});
+  BOOST_TEST(parsed.usage_error == "");
+  BOOST_TEST(parsed.invocation.receive_wait.count() == 600);
+  BOOST_TEST(parse_arguments({"receive", "-D", "d", "--wait", "5"}).invocation.receive_wait.count() == 5);
+  for (const char *bad : {"0", "86401", "1.5", "x", "-3"})
+    BOOST_TEST(parse_arguments({"receive", "-D", "d", "--wait", bad}).usage_error ==
+                   std::string("receive: --wait needs whole seconds from 1 to 86400, not '") + bad + "'",
+               bad);
+  BOOST_TEST(parse_arguments({"receive"}).usage_error == "receive: missing -D DIR");
+  BOOST_TEST(parse_arguments({"restore", "-D", "d", "--wait", "5"}).usage_error ==
+             "restore: --wait is an option of receive");
 }

@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(help_and_version_need_no_command)
 BOOST_AUTO_TEST_CASE(usage_errors)
 {
   BOOST_TEST(usage_error({}) == "no command given");
-  BOOST_TEST(usage_error({"migrate", "x"}) == "unknown command 'migrate'");
+  BOOST_TEST(usage_error({"teleport", "x"}) == "unknown command 'teleport'");
   BOOST_TEST(usage_error({"list", "--frobnicate"}) == "unknown option '--frobnicate'");
   BOOST_TEST(usage_error({"thaw"}) == "thaw: missing ID");
   BOOST_TEST(usage_error({"freeze"}) == "freeze: missing NAME");
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(checkpoint_and_restore_arguments)
                        std::string(bad) + "'",
                bad);
   BOOST_TEST(usage_error({"list", "--criu-timeout", "5"}) ==
-             "list: --criu-timeout is an option of checkpoint and restore");
+             "list: --criu-timeout is an option of checkpoint, restore, migrate and receive");
 
   BOOST_TEST(usage_error({"checkpoint", "-D", "d"}) == "checkpoint: missing NAME or --pid PID");
   BOOST_TEST(usage_error({"checkpoint", "n"}) == "checkpoint: missing -D DIR");
@@ -144,10 +144,10 @@ BOOST_AUTO_TEST_CASE(checkpoint_and_restore_arguments)
   BOOST_TEST(usage_error({"restore"}) == "restore: missing -D DIR");
   BOOST_TEST(usage_error({"restore", "-D", "d", "x"}) == "unexpected argument 'x'");
   BOOST_TEST(usage_error({"restore", "-D", "d", "--pid", "5"}) ==
-             "restore: --pid is an option of checkpoint");
-  BOOST_TEST(usage_error({"list", "-D", "d"}) == "list: -D is an option of checkpoint and restore");
+             "restore: --pid is an option of checkpoint and migrate");
+  BOOST_TEST(usage_error({"list", "-D", "d"}) == "list: -D is an option of checkpoint, restore, migrate and receive");
   BOOST_TEST(usage_error({"thaw", "ID", "--criu", "c"}) ==
-             "thaw: --criu is an option of checkpoint and restore");
+             "thaw: --criu is an option of checkpoint, restore, migrate and receive");
   BOOST_TEST(usage_error({"checkpoint", "n", "-D", "d", "-o", "f"}) ==
              "checkpoint: -o is an option of export");
 }
@@ -382,6 +382,24 @@ BOOST_AUTO_TEST_CASE(restore_refuses_manifest_ids_and_names_checkpoint_never_wri
              "connection :1.6 has a pid not in the checkpoint");
   BOOST_TEST(refused([](CheckpointManifest &m) { m.criu_options = {"--action-script=/x"}; }) ==
              "\"--action-script=/x\" is not a CRIU option checkpoint records");
+  // migrate's page server goes to criu lazy-pages as --address and --port
+  BOOST_TEST(refused([](CheckpointManifest &m) { m.page_server = ManifestPageServer{"-L/x", 1}; }) ==
+             "\"page_server\" is no address and port criu can connect to");
+  BOOST_TEST(refused([](CheckpointManifest &m) { m.page_server = ManifestPageServer{"10.0.0.1", 0}; }) ==
+             "\"page_server\" is no address and port criu can connect to");
+}
+
+BOOST_AUTO_TEST_CASE(a_migration_names_its_page_server)
+{
+  CheckpointManifest migration = sample_manifest();
+  BOOST_TEST(manifest_json(migration).find("page_server") == std::string::npos);
+  migration.page_server = ManifestPageServer{"2001:db8::1", 27000};
+  auto parsed = parse_manifest(manifest_json(migration));
+  BOOST_REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().message));
+  BOOST_REQUIRE(parsed.value().page_server.has_value());
+  BOOST_TEST(parsed.value().page_server->address == "2001:db8::1");
+  BOOST_TEST(parsed.value().page_server->port == 27000u);
+  BOOST_TEST(!parse_manifest(manifest_json(sample_manifest())).value().page_server.has_value());
 }
 
 // Format 1 (0.1.x) had "shell_job" beside "criu_options"; format 2 records

@@ -24,15 +24,23 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <future>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -98,14 +106,32 @@ bool socket_accepts(const fs::path &path)
   return static_cast<bool>(dbus_checkpoint::raw_bus::connect_unix_stream(path, connected));
 }
 
+// The process that holds a host's namespaces: the holder itself, or with
+// a pid namespace of its own, the holder's child (unshare --fork), its
+// init.
+pid_t namespace_process(pid_t holder, bool own_pids)
+{
+  if (!own_pids)
+    return holder;
+  std::ifstream children("/proc/" + std::to_string(holder) + "/task/" + std::to_string(holder) +
+                         "/children");
+  pid_t child = 0;
+  return children >> child ? child : 0;
+}
+
 // A network and a mount namespace held by a `sleep` (the holder), with a
 // tmpfs on /run, and our bus daemon on /run/dbus/system_bus_socket.
 // Nothing is mounted outside: the mounts go with the namespaces, which go
 // with their last process (daemon and holder are stopped by the members'
-// destructors, and die with the test if it is killed: --pdeathsig).
+// destructors, and die with the test if it is killed: --pdeathsig).  With
+// `own_pids` the host has a pid namespace too (its init the `sleep`, a
+// /proc of its own): a host that is only restored into, as migrate's
+// destination, whose restored pid must be free while the source's process
+// still exists.
 class Host {
  public:
-  Host(const std::string &name, const fs::path &work_dir) : dir_(work_dir / name)
+  Host(const std::string &name, const fs::path &work_dir, bool own_pids = false)
+      : dir_(work_dir / name), own_pids_(own_pids)
   {
     fs::create_directory(dir_);
     // lo up as on any host: CRIU probes TCP repair on 127.0.0.1 at start.
@@ -113,10 +139,16 @@ class Host {
                                 name + " /run; mkdir -p " + kBusSocket.parent_path().string() + " " +
                                 kCheckpointDir.string() + " " + kImagesDir.string() +
                                 "; exec sleep infinity";
-    holder_ = ChildProcess({"setpriv", "--pdeathsig", "KILL", "unshare", "--mount", "--net",
-                            "--propagation", "private", "--", "sh", "-c", prepare},
-                           (dir_ / "host.log").string());
-    if (!wait_until([&] { return fs::exists(outside(kImagesDir)) || !holder_.running(); }, 10s) ||
+    std::vector<std::string> holder = {"setpriv", "--pdeathsig", "KILL", "unshare", "--mount",
+                                       "--net", "--propagation", "private"};
+    if (own_pids)
+      holder.insert(holder.end(), {"--pid", "--fork", "--kill-child", "--mount-proc"});
+    holder.insert(holder.end(), {"--", "sh", "-c", prepare});
+    holder_ = ChildProcess(holder, (dir_ / "host.log").string());
+    if (!wait_until([&] {
+          namespaces_ = namespace_process(holder_.pid(), own_pids_);
+          return (namespaces_ > 0 && fs::exists(outside(kImagesDir))) || !holder_.running();
+        }, 10s) ||
         !holder_.running())
       throw std::runtime_error("host " + name + " did not come up: " + read_file(dir_ / "host.log"));
 
@@ -133,16 +165,45 @@ class Host {
 
   // Runs what follows it in this host's namespaces, with the host's bus as
   // the system bus.  nsenter without --fork execs: the pid is the command's.
+  // With a pid namespace nsenter forks: the command is its child.
   CommandPrefix enter() const
   {
-    return {"nsenter", "--target", std::to_string(holder_.pid()), "--net", "--mount", "--",
-            "env",     "DBUS_SYSTEM_BUS_ADDRESS=" + kBusAddress};
+    CommandPrefix prefix{"nsenter", "--target", std::to_string(namespaces_), "--net", "--mount"};
+    if (own_pids_)
+      prefix.push_back("--pid");
+    prefix.insert(prefix.end(), {"--", "env", "DBUS_SYSTEM_BUS_ADDRESS=" + kBusAddress});
+    return prefix;
   }
   // A path of this host, as the test (outside) reaches it.
   fs::path outside(const fs::path &inside) const
   {
-    return fs::path("/proc") / std::to_string(holder_.pid()) / "root" / inside.relative_path();
+    return fs::path("/proc") / std::to_string(namespaces_) / "root" / inside.relative_path();
   }
+  // The process of this host's pid `pid` as the test sees it (with a pid
+  // namespace of its own: by NSpid), or 0.
+  pid_t outside_pid(pid_t pid) const
+  {
+    if (!own_pids_)
+      return pid;
+    for (const auto &entry : fs::directory_iterator("/proc")) {
+      std::ifstream status(entry.path() / "status");
+      for (std::string line; std::getline(status, line);)
+        if (line.starts_with("NSpid:")) {
+          std::istringstream ids(line.substr(6));
+          std::vector<pid_t> levels;
+          for (pid_t id = 0; ids >> id;)
+            levels.push_back(id);
+          std::error_code gone;
+          if (levels.size() == 2 && levels[1] == pid &&
+              fs::equivalent(entry.path() / "ns/pid",
+                             fs::path("/proc") / std::to_string(namespaces_) / "ns/pid", gone))
+            return levels[0];
+        }
+    }
+    return 0;
+  }
+  // The network namespace's process, for `ip link set DEV netns PID`.
+  pid_t namespaces() const { return namespaces_; }
   // A connection of the test's to this host's bus.
   SdBus open_bus() const
   {
@@ -162,14 +223,17 @@ class Host {
 
  private:
   fs::path dir_;
+  bool own_pids_ = false;
   ChildProcess holder_;  // first: it outlives the daemon
+  pid_t namespaces_ = 0;  // the holder, or its child, the pid namespace's init
   ChildProcess daemon_;
 };
 
 // A sample service started on a host, as a session leader (CRIU restores a
 // detached task only if it leads its session).
 struct HostedService {
-  HostedService(const Host &host, SampleKind kind) : name(kSampleDefaultName)
+  HostedService(const Host &host, SampleKind kind, const std::vector<std::string> &options = {})
+      : name(kSampleDefaultName)
   {
     const fs::path ready = host.dir() / "sample.ready";
     const fs::path log = host.dir() / "sample.log";
@@ -182,6 +246,7 @@ struct HostedService {
     for (std::string &word : sample_command(kind))
       argv.push_back(std::move(word));
     argv.insert(argv.end(), {"--name", name, "--ready-file", ready.string()});
+    argv.insert(argv.end(), options.begin(), options.end());
     process = ChildProcess(argv, (host.dir() / "sample-launch.log").string(), /*new_session=*/true);
     BOOST_REQUIRE_MESSAGE(
         wait_until([&] { return fs::exists(ready) || !process.running(); }, 30s) && fs::exists(ready),
@@ -273,4 +338,249 @@ BOOST_DATA_TEST_CASE(restore_on_another_host_continues_the_connection, kCrossHos
   // A still holds the frozen original: its callers keep getting NameFrozen.
   CallResult on_a_call = call(on_a.get(), sample_method(service.name, "Get"));
   BOOST_TEST(on_a_call.error_name == kNameFrozen, on_a_call.describe());
+}
+
+namespace cross_host_test {
+
+// A's and B's ends of the link between them (a veth pair), on a network of
+// their own.
+constexpr const char *kAddressA = "10.77.0.1";
+constexpr const char *kAddressB = "10.77.0.2";
+
+// Links the two hosts' network namespaces: a veth pair, A's end kAddressA,
+// B's end kAddressB, both up.  The pair goes with the namespaces.
+void link_hosts(const Host &a, const Host &b)
+{
+  const std::string suffix = std::to_string(::getpid() % 100000);
+  const std::string end_a = "dcpa" + suffix, end_b = "dcpb" + suffix;
+  for (const std::vector<std::string> &argv : std::vector<std::vector<std::string>>{
+           {"ip", "link", "add", end_a, "netns", std::to_string(a.namespaces()), "type", "veth",
+            "peer", "name", end_b, "netns", std::to_string(b.namespaces())}}) {
+    CommandResult result = run_command(argv, 10s);
+    BOOST_REQUIRE_MESSAGE(result.ok(), "ip link add: " << result.describe());
+  }
+  for (const auto &[host, end, address] :
+       {std::tuple{&a, end_a, kAddressA}, std::tuple{&b, end_b, kAddressB}}) {
+    std::vector<std::string> argv = host->enter();
+    argv.insert(argv.end(), {"sh", "-c",
+                             "ip addr add " + std::string(address) + "/24 dev " + end +
+                                 " && ip link set " + end + " up"});
+    CommandResult result = run_command(argv, 10s);
+    BOOST_REQUIRE_MESSAGE(result.ok(), "address on " << end << ": " << result.describe());
+  }
+}
+
+// What a caller of the service saw, call after call, on one bus.
+struct CallerLog {
+  struct Call {
+    std::chrono::steady_clock::time_point at;  // when the answer came
+    std::chrono::milliseconds took{};
+    std::string error;  // empty: answered
+  };
+  std::vector<Call> calls;
+
+  std::optional<std::chrono::steady_clock::time_point> last_answer() const
+  {
+    for (auto call = calls.rbegin(); call != calls.rend(); ++call)
+      if (call->error.empty())
+        return call->at;
+    return std::nullopt;
+  }
+  std::optional<std::chrono::steady_clock::time_point> first_answer() const
+  {
+    for (const Call &call : calls)
+      if (call.error.empty())
+        return call.at;
+    return std::nullopt;
+  }
+  std::chrono::milliseconds longest() const
+  {
+    std::chrono::milliseconds longest{0};
+    for (const Call &call : calls)
+      longest = std::max(longest, call.took);
+    return longest;
+  }
+  std::size_t count(const std::string &error) const
+  {
+    return static_cast<std::size_t>(std::count_if(
+        calls.begin(), calls.end(), [&](const Call &call) { return call.error == error; }));
+  }
+};
+
+// Sends Get every 5 ms on its own connection until `stop`, without
+// waiting for earlier answers (as many callers would), and logs each
+// answer as it comes.  The last calls are waited for up to 2 s.
+CallerLog call_until(const Host &host, const std::string &name, const std::atomic<bool> &stop)
+{
+  SdBus bus = host.open_bus();
+  struct Pending {
+    CallerLog *log;
+    std::chrono::steady_clock::time_point sent;
+    std::size_t *open;
+  };
+  CallerLog log;
+  std::size_t open = 0;
+  std::vector<std::unique_ptr<Pending>> pending;
+  std::vector<SdBusSlot> slots;
+  const auto answered = [](sd_bus_message *reply, void *userdata, sd_bus_error *) -> int {
+    auto *call = static_cast<Pending *>(userdata);
+    const auto now = std::chrono::steady_clock::now();
+    const sd_bus_error *error = sd_bus_message_get_error(reply);
+    call->log->calls.push_back({now, std::chrono::duration_cast<std::chrono::milliseconds>(now - call->sent),
+                                error ? std::string(error->name) : std::string()});
+    --*call->open;
+    return 0;
+  };
+  auto next_send = std::chrono::steady_clock::now();
+  const auto send = [&] {
+    pending.push_back(std::make_unique<Pending>(Pending{&log, std::chrono::steady_clock::now(), &open}));
+    sd_bus_slot *slot = nullptr;
+    if (sd_bus_call_method_async(bus.get(), &slot, name.c_str(), kSampleObjectPath, kSampleInterface,
+                                 "Get", answered, pending.back().get(), "") >= 0) {
+      slots.emplace_back(slot);
+      ++open;
+    }
+  };
+  const auto deadline_after_stop = [&] { return std::chrono::steady_clock::now() + 2s; };
+  std::optional<std::chrono::steady_clock::time_point> drain_until;
+  for (;;) {
+    if (stop && !drain_until)
+      drain_until = deadline_after_stop();
+    if (drain_until && (open == 0 || std::chrono::steady_clock::now() > *drain_until))
+      break;
+    if (!drain_until && std::chrono::steady_clock::now() >= next_send) {
+      send();
+      next_send += 5ms;
+    }
+    while (sd_bus_process(bus.get(), nullptr) > 0) {
+    }
+    sd_bus_wait(bus.get(), 1000);  // µs
+  }
+  return log;
+}
+
+std::vector<std::string> with_prefix(CommandPrefix prefix, const std::vector<std::string> &argv)
+{
+  prefix.insert(prefix.end(), argv.begin(), argv.end());
+  return prefix;
+}
+
+} // namespace cross_host_test
+
+// migrate: the service's bus connections frozen on A, criu dump
+// --lazy-pages serves its pages from A; receive on B restores it at once
+// (B's bus Imports the records) and fetches the pages; A's frozen
+// connections are discarded after the last page.  Callers on A and on B
+// show the downtime; the 64 MiB heap comes through byte for byte.
+BOOST_AUTO_TEST_CASE(migrate_moves_a_service_under_load_with_its_pages_after_it)
+{
+  constexpr unsigned kHeapMb = 64;
+  WorkDir work("dcp-migrate");  // shared by both hosts, as storage both mount
+  Host a("a", work.path());
+  Host b("b", work.path(), /*own_pids=*/true);
+  link_hosts(a, b);
+  HostedService service(a, SampleKind::SdBus, {"--heap-mb", std::to_string(kHeapMb)});
+  SdBus on_a = a.open_bus();
+  BOOST_TEST(sample_uint64(on_a.get(), service.name, "Increment") == 1u);
+  BOOST_TEST(sample_uint64(on_a.get(), service.name, "Increment") == 2u);
+  const pid_t pid = service.process.pid();
+  BOOST_REQUIRE(heap_mismatch(heap_of(pid, kHeapMb)).empty());
+
+  std::atomic<bool> stop{false};
+  auto callers_on_a = std::async(std::launch::async, [&] { return call_until(a, service.name, stop); });
+  auto callers_on_b = std::async(std::launch::async, [&] { return call_until(b, service.name, stop); });
+  std::this_thread::sleep_for(200ms);  // both answered (A) or refused (B) a while
+
+  const fs::path dir = work.path() / "migration";
+  const std::string port = std::to_string(27000 + ::getpid() % 1000);
+  auto received = std::async(std::launch::async, [&] {
+    return run_command(with_prefix(b.enter(), {DCP_CLI, "receive", "-D", dir.string(), "--wait", "60",
+                                               "--json"}),
+                       120s);
+  });
+  const auto migrate_started = std::chrono::steady_clock::now();
+  CommandResult migrated = run_command(
+      with_prefix(a.enter(), {DCP_CLI, "migrate", service.name, "-D", dir.string(), "--page-server",
+                              std::string(kAddressA) + ":" + port, "--json"}),
+      120s);
+  const auto migrate_ended = std::chrono::steady_clock::now();
+  CommandResult receive = received.get();
+  std::this_thread::sleep_for(200ms);  // B's callers get answers a while
+  stop = true;
+  const CallerLog on_a_log = callers_on_a.get();
+  const CallerLog on_b_log = callers_on_b.get();
+  BOOST_REQUIRE_MESSAGE(migrated.ok(), "migrate: " << migrated.describe() << tail_of(dir / "dump.log"));
+  BOOST_REQUIRE_MESSAGE(receive.ok(), "receive: " << receive.describe() << tail_of(dir / "restore.log")
+                                                  << tail_of(dir / "lazy-pages.log") << "--- B's bus:\n"
+                                                  << read_file(b.bus_log()));
+
+  // B: the same connection, its counter, its heap.
+  SdBus on_b = b.open_bus();
+  BOOST_TEST(list_frozen(on_b.get()).empty());
+  expect_service_continues(on_b.get(), service.name, service.unique_name);
+  BOOST_TEST(busctl_uint64(b, service.name, "Increment") == 4u, "a caller on B reaches it");
+  const pid_t on_b_pid = b.outside_pid(pid);
+  BOOST_REQUIRE_MESSAGE(on_b_pid > 0, "pid " << pid << " runs in B's pid namespace");
+  const std::string heap = heap_of(on_b_pid, kHeapMb);
+  BOOST_REQUIRE_MESSAGE(!heap.empty(), "the restored process has its heap");
+  BOOST_TEST(heap_mismatch(heap).empty(), "the heap on B: " << heap_mismatch(heap));
+
+  // A: the service is gone and its names are released.
+  BOOST_TEST(wait_until([&] { return !service.process.running(); }, 10s), "criu ended it on A");
+  BOOST_TEST(list_frozen(on_a.get()).empty());
+  BOOST_TEST(!name_has_owner(on_a.get(), service.name));
+
+  // The callers: answered on A, then NameFrozen at once (none waited long),
+  // then answered on B.
+  const auto errors_of = [](const CallerLog &log) {
+    std::map<std::string, std::size_t> errors;
+    for (const CallerLog::Call &call : log.calls)
+      errors[call.error.empty() ? "answered" : call.error]++;
+    std::string text;
+    for (const auto &[error, count] : errors)
+      text += " " + error + " " + std::to_string(count);
+    return text;
+  };
+  BOOST_TEST_MESSAGE("calls on A:" << errors_of(on_a_log) << "; on B:" << errors_of(on_b_log));
+  BOOST_TEST(on_a_log.count(kNameFrozen) > 0u);
+  BOOST_TEST(on_a_log.longest() < 1000ms, "no call on A waited " << on_a_log.longest().count() << " ms");
+  BOOST_TEST(on_b_log.longest() < 1000ms, "no call on B waited " << on_b_log.longest().count() << " ms");
+  const auto last_on_a = on_a_log.last_answer();
+  const auto first_on_b = on_b_log.first_answer();
+  BOOST_REQUIRE(last_on_a && first_on_b);
+  BOOST_TEST((*first_on_b > *last_on_a));
+  const auto ms = [](auto duration) {
+    return std::chrono::duration<double, std::milli>(duration).count();
+  };
+  BOOST_TEST_MESSAGE("migrate of a " << kHeapMb << " MiB service under load: downtime (last answer on A "
+                     "-> first answer on B) " << ms(*first_on_b - *last_on_a) << " ms; migrate ran "
+                     << ms(migrate_ended - migrate_started) << " ms; migrate --json: "
+                     << migrated.out << "receive --json: " << receive.out);
+}
+
+// Nobody fetches the pages (no receive on any host): at --criu-timeout
+// migrate stops criu, which resumes the process; its connection is thawed
+// and the manifest removed, so that a late receive restores nothing.
+BOOST_AUTO_TEST_CASE(migrate_without_a_destination_gives_the_service_back)
+{
+  WorkDir work("dcp-migrate-alone");
+  Host a("a", work.path());
+  HostedService service(a, SampleKind::SdBus);
+  SdBus on_a = a.open_bus();
+  BOOST_TEST(sample_uint64(on_a.get(), service.name, "Increment") == 1u);
+  const fs::path dir = work.path() / "migration";
+  CommandResult migrated = run_command(
+      with_prefix(a.enter(), {DCP_CLI, "--criu-timeout", "3", "migrate", service.name, "-D",
+                              dir.string(), "--page-server", "127.0.0.1:" +
+                              std::to_string(28000 + ::getpid() % 1000)}),
+      60s);
+  BOOST_TEST(migrated.exit_status == 1, migrated.describe());
+  BOOST_TEST(migrated.err.find("was still serving pages at --criu-timeout (3 s): killed") !=
+                 std::string::npos, migrated.err);
+  BOOST_TEST(migrated.err.find("resumes here") != std::string::npos, migrated.err);
+  BOOST_TEST(migrated.err.find("1 bus connection thawed again") != std::string::npos, migrated.err);
+  BOOST_TEST(!fs::exists(dir / "dbus-checkpoint.json"));
+  BOOST_TEST(service.process.running(), "the service runs on A");
+  BOOST_TEST(list_frozen(on_a.get()).empty());
+  BOOST_TEST(sample_uint64(on_a.get(), service.name, "Increment") == 2u, "it continues on A");
 }

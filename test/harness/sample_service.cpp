@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "sample_service.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -96,6 +97,49 @@ std::uint64_t resident_set_kib(pid_t pid)
       return std::stoull(line.substr(6));
   }
   return 0;
+}
+
+std::string heap_of(pid_t pid, unsigned mb)
+{
+  const std::uint64_t size = std::uint64_t{mb} << 20;
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::uint64_t start = 0, end = 0;
+    char perms[5] = {};
+    unsigned long long offset = 0, inode = 1;
+    char device[16] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %llx %15s %llu", &start, &end, perms, &offset,
+                    device, &inode) != 6 ||
+        inode != 0 || std::string(perms) != "rw-p" || end - start < size + 16)
+      continue;
+    std::ifstream mem("/proc/" + std::to_string(pid) + "/mem", std::ios::binary);
+    mem.seekg(static_cast<std::streamoff>(start));
+    std::string mapping(end - start, '\0');
+    if (!mem.read(mapping.data(), static_cast<std::streamsize>(mapping.size())))
+      continue;
+    for (std::uint64_t page = 0; page + 16 + size <= mapping.size(); page += 4096) {
+      bool numbered = true;
+      for (unsigned k = 1; k <= 8 && numbered; ++k)
+        numbered = static_cast<unsigned char>(mapping[page + 16 + 4096 * k]) == k;
+      if (numbered)
+        return mapping.substr(page + 16, size);
+    }
+  }
+  return {};
+}
+
+std::string heap_mismatch(const std::string &heap)
+{
+  for (std::size_t offset = 0; offset < heap.size(); ++offset) {
+    const auto expected =
+        static_cast<unsigned char>(offset % 4096 == 0 ? (offset >> 12) & 0xff : 0);
+    if (static_cast<unsigned char>(heap[offset]) != expected)
+      return "byte " + std::to_string(offset) + " is " +
+             std::to_string(static_cast<unsigned char>(heap[offset])) + ", not " +
+             std::to_string(expected);
+  }
+  return {};
 }
 
 } // namespace dcp::test

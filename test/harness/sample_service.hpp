@@ -77,4 +77,15 @@ class SampleService {
 // VmRSS of a process, in KiB (0 if it has none or is gone).
 std::uint64_t resident_set_kib(pid_t pid);
 
+// The sample's --heap-mb heap of `mb` MiB as read through /proc/PID/mem:
+// in an anonymous rw-p mapping of at least mb MiB (malloc's mmap chunk, which
+// the kernel may have merged with a neighbouring one), the vector's data 16
+// bytes after a page start, known by the page numbers heap_mismatch expects
+// at its pages 1..8.  Empty if there is no such mapping.
+std::string heap_of(pid_t pid, unsigned mb);
+
+// What the sample writes into its heap: the page's number (mod 256) at
+// each page's start, zeros elsewhere.  Empty if it matches, else where not.
+std::string heap_mismatch(const std::string &heap);
+
 } // namespace dcp::test
