@@ -37,7 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kImplementedCommands = {
-    "checkpoint", "restore", "list", "freeze", "thaw", "discard", "export"};
+    "checkpoint", "restore", "migrate", "receive", "list", "freeze", "thaw", "discard", "export"};
 
 // The "(bus Freeze 0.41 ms)" figure of a report line, for the log.
 std::string reported_time(const std::string &report, const std::string &what)
@@ -335,9 +335,9 @@ BOOST_FIXTURE_TEST_CASE(address_option_names_the_bus, Fixture)
 
 BOOST_FIXTURE_TEST_CASE(bad_input_is_explained, Fixture)
 {
-  CommandResult unknown = cli({"migrate", "-D", "/tmp/x"});
+  CommandResult unknown = cli({"teleport", "-D", "/tmp/x"});
   BOOST_TEST(unknown.exit_status == 2, unknown.describe());
-  BOOST_TEST(unknown.err.find("unknown command 'migrate'") != std::string::npos, unknown.err);
+  BOOST_TEST(unknown.err.find("unknown command 'teleport'") != std::string::npos, unknown.err);
   BOOST_TEST(unknown.err.find("Usage: dbus-checkpoint") != std::string::npos, unknown.err);
 
   CommandResult bad_option = cli({"list", "--verbose"});
