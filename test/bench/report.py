@@ -213,6 +213,15 @@ def services_section(figures, notes):
             + markdown_table(step_header, step_rows) + "\n")
 
 
+def migrate_section(figures, notes):
+    migrate, steps = select(figures, "migrate"), select(figures, "migrate-steps")
+    lines = notes_of(notes, "migrate")
+    if not migrate:
+        return "No migration figures.\n" + "\n".join(lines)
+    rows = [[f"{f['what']}, {f['subject']} ({f['unit']})", cell(f)] for f in migrate + steps]
+    return markdown_table(["figure", "median (min–max)"], rows) + "\n\n" + "\n".join(lines)
+
+
 def plot_restore(figures, axes):
     restore = select(figures, "restore")
     scenarios = distinct(restore, "subject")
@@ -347,7 +356,18 @@ the counter's first frame on screen (the terminal is on screen before it starts)
 `dbus-checkpoint restore` (waits for the pids, `criu restore -d`, Thaw of both connections) →
 the first `Get` answered (busctl).
 
-{wayland_section(figures)}"""
+{wayland_section(figures)}
+## Live migration between hosts (issue 13)
+
+`dcp-bench-migrate`: the sd-bus sample service with a 200 MiB heap moved between two
+namespace hosts of this machine (`test/criu/hosts.hpp`: A, and B with pid, mount and network
+namespaces of its own, a veth link, a bus each), a caller on each bus sending `Get` every 5 ms.
+migrate: `dbus-checkpoint migrate` on A (criu dump `--lazy-pages`, its page server on A's link
+address) while `dbus-checkpoint receive` on B restores at once and fetches the pages
+(post-copy).  The way before it: `checkpoint` on A, the images copied, `restore` on B.
+Downtime: A's last answer → B's first.
+
+{migrate_section(figures, notes)}"""
     with open(os.path.join(out_dir, "report.md"), "w") as out:
         out.write(report)
 
