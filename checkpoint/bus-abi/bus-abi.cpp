@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -21,6 +22,7 @@
 #include "record/checkpoint_id.hpp"
 #include "record/record.hpp"
 #include "record/state_dir.hpp"
+#include "record/state_writer.hpp"
 #include "record/validate.hpp"
 
 namespace rec = dbus_checkpoint::record;
@@ -31,6 +33,17 @@ namespace v1 = dbus_checkpoint::v1;
 struct DcpRecord
 {
   rec::FrozenConnection proto;
+};
+
+struct DcpStateWriter
+{
+  DcpStateWriter (std::string dir, rec::StateWriter::FailureLog log_failure,
+                  rec::StateWriter::Options options)
+      : writer (std::move (dir), std::move (log_failure), options)
+  {
+  }
+
+  rec::StateWriter writer;
 };
 
 namespace {
@@ -666,6 +679,77 @@ dcp_state_set_aside (const char *dir, const char *checkpoint_id)
   if (dir == nullptr || *dir == '\0' || checkpoint_id == nullptr)
     return -EINVAL;
   return guarded ([&] { return negative_errno (rec::set_record_aside (dir, checkpoint_id)); });
+}
+
+namespace {
+
+// The test suite's slow disk (test/daemon: the bus answers while a record
+// is being written): DCP_TEST_STATE_WRITE_DELAY_MS, read only in builds
+// with the tests (-DDCP_TESTS=ON); packages are built without.
+rec::StateWriter::Options
+state_writer_options () noexcept
+{
+  rec::StateWriter::Options options;
+#ifdef DCP_TEST_HOOKS
+  if (const char *delay = std::getenv ("DCP_TEST_STATE_WRITE_DELAY_MS"))
+    options.delay_each_write = std::chrono::milliseconds (std::atoi (delay));
+#endif
+  return options;
+}
+
+} // namespace
+
+extern "C" DcpStateWriter *
+dcp_state_writer_new (const char *dir, DcpStateWriterLogFunc log_failure, void *user_data)
+{
+  if (dir == nullptr || *dir == '\0' || log_failure == nullptr)
+    return nullptr;
+  try
+    {
+      auto log = [log_failure, user_data] (const std::string &sentence) {
+        log_failure (user_data, sentence.c_str ());
+      };
+      return std::make_unique<DcpStateWriter> (dir, std::move (log), state_writer_options ())
+          .release ();
+    }
+  catch (...)
+    {
+      return nullptr;
+    }
+}
+
+extern "C" void
+dcp_state_writer_free (DcpStateWriter *writer)
+{
+  delete writer;
+}
+
+extern "C" int
+dcp_state_writer_save (DcpStateWriter *writer, DcpRecord *record)
+{
+  std::unique_ptr<DcpRecord> owned (record);
+  if (writer == nullptr || record == nullptr)
+    return -EINVAL;
+  return guarded ([&] {
+    writer->writer.save_later (std::move (owned->proto));
+    return 0;
+  });
+}
+
+extern "C" int
+dcp_state_writer_save_now (DcpStateWriter *writer, const DcpRecord *record)
+{
+  if (writer == nullptr || record == nullptr)
+    return -EINVAL;
+  return guarded ([&] { return negative_errno (writer->writer.save_now (record->proto)); });
+}
+
+extern "C" int
+dcp_state_writer_remove (DcpStateWriter *writer, const char *checkpoint_id)
+{
+  if (writer == nullptr || checkpoint_id == nullptr)
+    return -EINVAL;
+  return guarded ([&] { return negative_errno (writer->writer.remove (checkpoint_id)); });
 }
 
 extern "C" int

@@ -29,6 +29,8 @@ using base::write_all;
 
 std::error_code last_error() noexcept { return {errno, std::generic_category()}; }
 
+base::Error failure_of(std::error_code code) { return base::failure(code.value(), code.message()); }
+
 // "a/b/" names the same directory as "a/b", but its parent_path() is "a/b".
 fs::path directory_path(const std::string &dir)
 {
@@ -69,26 +71,6 @@ bool owned_by_user(uid_t owner, const std::string &user)
 }
 
 
-// Removes a temporary file unless it was renamed into place.
-class TemporaryFile {
-public:
-  TemporaryFile(int dir_fd, std::string name) : dir_fd_(dir_fd), name_(std::move(name)) {}
-  TemporaryFile(const TemporaryFile &) = delete;
-  TemporaryFile &operator=(const TemporaryFile &) = delete;
-  ~TemporaryFile()
-  {
-    if (!name_.empty())
-      ::unlinkat(dir_fd_, name_.c_str(), 0);
-  }
-
-  const std::string &name() const noexcept { return name_; }
-  void renamed() noexcept { name_.clear(); }
-
-private:
-  int dir_fd_;
-  std::string name_;
-};
-
 // Hidden and without the .record suffix, so load_all_records() skips it.
 std::error_code temporary_name(std::string_view checkpoint_id, std::string &name_out)
 {
@@ -107,30 +89,6 @@ std::error_code write_durably(int fd, std::string_view bytes) noexcept
   if (auto error = write_all(fd, bytes))
     return error;
   if (::fsync(fd) < 0)
-    return last_error();
-  return {};
-}
-
-std::error_code replace_file(int dir_fd, const std::string &file_name, std::string_view bytes,
-                             std::string_view checkpoint_id)
-{
-  std::string name;
-  if (auto error = temporary_name(checkpoint_id, name))
-    return error;
-  UniqueFd file(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                         kRecordFileMode));
-  if (!file)
-    return last_error();
-  TemporaryFile temporary(dir_fd, std::move(name));
-  if (auto error = write_durably(file.get(), bytes))
-    return error;
-  if (auto error = file.close())
-    return error;
-  if (::renameat(dir_fd, temporary.name().c_str(), dir_fd, file_name.c_str()) < 0)
-    return last_error();
-  temporary.renamed();
-  // The rename itself is durable only once the directory is.
-  if (::fsync(dir_fd) < 0)
     return last_error();
   return {};
 }
@@ -207,23 +165,78 @@ std::string record_file_name(std::string_view checkpoint_id)
   return std::string(checkpoint_id) + std::string(kRecordFileSuffix);
 }
 
-base::Status save_record(const std::string &dir, const FrozenConnection &record) noexcept
+StagedRecordFile::StagedRecordFile(UniqueFd dir_fd, std::string checkpoint_id,
+                                   std::string temporary_name)
+    : dir_fd_(std::move(dir_fd)), checkpoint_id_(std::move(checkpoint_id)),
+      temporary_name_(std::move(temporary_name))
+{
+}
+
+StagedRecordFile::~StagedRecordFile()
+{
+  if (dir_fd_ && !temporary_name_.empty())
+    ::unlinkat(dir_fd_.get(), temporary_name_.c_str(), 0);
+}
+
+base::Result<StagedRecordFile> StagedRecordFile::write(const std::string &dir,
+                                                       std::string_view checkpoint_id,
+                                                       std::string_view bytes) noexcept
 {
   try {
-    auto bytes = encode(record);
-    if (!bytes)
-      return std::move(bytes).error();
     const fs::path dir_path = directory_path(dir);
     if (auto error = make_state_dir(dir_path))
-      return base::status_of(error);
+      return failure_of(error);
     UniqueFd dir_fd = open_directory(dir_path);
     if (!dir_fd)
-      return base::status_of(last_error());
-    return base::status_of(replace_file(dir_fd.get(), record_file_name(record.checkpoint_id()),
-                                        bytes.value(), record.checkpoint_id()));
+      return failure_of(last_error());
+    std::string name;
+    if (auto error = temporary_name(checkpoint_id, name))
+      return failure_of(error);
+    UniqueFd file(::openat(dir_fd.get(), name.c_str(),
+                           O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, kRecordFileMode));
+    if (!file)
+      return failure_of(last_error());
+    StagedRecordFile staged(std::move(dir_fd), std::string(checkpoint_id), std::move(name));
+    if (auto error = write_durably(file.get(), bytes))
+      return failure_of(error);
+    if (auto error = file.close())
+      return failure_of(error);
+    return staged;
   } catch (const std::bad_alloc &) {
     return base::failure(ENOMEM, {});
   }
+}
+
+base::Status StagedRecordFile::rename_into_place() noexcept
+{
+  try {
+    if (::renameat(dir_fd_.get(), temporary_name_.c_str(), dir_fd_.get(),
+                   record_file_name(checkpoint_id_).c_str()) < 0)
+      return base::status_of(last_error());
+    temporary_name_.clear();
+    return {};
+  } catch (const std::bad_alloc &) {
+    return base::failure(ENOMEM, {});
+  }
+}
+
+base::Status StagedRecordFile::sync_directory() noexcept
+{
+  return ::fsync(dir_fd_.get()) < 0 ? base::status_of(last_error()) : base::Status();
+}
+
+base::Status save_record(const std::string &dir, const FrozenConnection &record) noexcept
+{
+  auto bytes = encode(record);
+  if (!bytes)
+    return std::move(bytes).error();
+  auto staged = StagedRecordFile::write(dir, record.checkpoint_id(), bytes.value());
+  if (!staged)
+    return std::move(staged).error();
+  if (auto renamed = staged.value().rename_into_place(); !renamed)
+    return renamed;
+  // The rename itself is durable only once the directory is.
+  return staged.value().sync_directory();
 }
 
 std::string unsafe_state_dir_problem(const std::string &dir, const std::string &bus_user)

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "record/record.hpp"
 
 namespace dbus_checkpoint::record {
@@ -27,6 +28,32 @@ std::string record_file_name(std::string_view checkpoint_id);
 // one, never a mix, even across a crash.  Creates DIR (kStateDirMode) and
 // its missing parents (like mkdir -p).  The record must pass validate().
 base::Status save_record(const std::string &dir, const FrozenConnection &record) noexcept;
+
+// save_record() in steps, for a writer that decides only at the end whether
+// its bytes still replace DIR/<id>.record (StateWriter: a newer save or a
+// remove may have come meanwhile).  write() creates DIR as save_record()
+// does and leaves the bytes written and fsynced under a temporary name;
+// destroyed before rename_into_place(), it removes that file.
+class StagedRecordFile {
+public:
+  static base::Result<StagedRecordFile> write(const std::string &dir,
+                                              std::string_view checkpoint_id,
+                                              std::string_view bytes) noexcept;
+  StagedRecordFile(StagedRecordFile &&other) noexcept = default;
+  StagedRecordFile &operator=(StagedRecordFile &&other) = delete;
+  ~StagedRecordFile();
+
+  // DIR/<id>.record is now this file: atomic, durable only once synced.
+  base::Status rename_into_place() noexcept;
+  base::Status sync_directory() noexcept;
+
+private:
+  StagedRecordFile(base::UniqueFd dir_fd, std::string checkpoint_id, std::string temporary_name);
+
+  base::UniqueFd dir_fd_;
+  std::string checkpoint_id_;
+  std::string temporary_name_;  // empty once renamed
+};
 
 // Why the daemon must not use DIR (empty: it may, also when DIR does not
 // exist yet): a symlink, not a directory, owned by neither root, the

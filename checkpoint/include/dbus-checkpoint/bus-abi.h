@@ -155,6 +155,41 @@ int dcp_state_remove (const char *dir, const char *checkpoint_id);
 /* DIR/<id>.record becomes DIR/<id>.other-boot: kept, no longer loaded. */
 int dcp_state_set_aside (const char *dir, const char *checkpoint_id);
 
+/* ---- Writing records off the daemon's main loop ----------------------
+ *
+ * A DcpStateWriter writes the records of DIR on a thread of its own: the
+ * daemon builds a record (its structures are not thread-safe) and hands it
+ * over; serializing, writing, fsyncing and renaming it happen there, so a
+ * big record no longer stalls every client of the bus.  Call it from one
+ * thread only (the daemon's main loop).  For one checkpoint id the file
+ * always ends up as the last call left it. */
+typedef struct DcpStateWriter DcpStateWriter;
+
+/* Called on the writer's thread with a sentence saying which write failed
+ * and why ("Cannot write the record of checkpoint ID in DIR: ..."): it must
+ * be safe to call from another thread. */
+typedef void (*DcpStateWriterLogFunc) (void *user_data, const char *sentence);
+
+/* NULL on out of memory or a NULL or empty dir.  The thread starts with the
+ * first dcp_state_writer_save(), so a daemon that forks after this call
+ * still has it. */
+DcpStateWriter *dcp_state_writer_new (const char *dir,
+                                      DcpStateWriterLogFunc log_failure,
+                                      void *user_data);
+/* Writes what is still pending, waits for it, and stops the thread. */
+void dcp_state_writer_free (DcpStateWriter *writer);
+/* Takes the record (frees it, also on failure) and queues it; a save of the
+ * same id still pending is replaced by it.  Its failure is reported to
+ * log_failure.  0, -ENOMEM, -EINVAL (NULL argument). */
+int dcp_state_writer_save (DcpStateWriter *writer, DcpRecord *record);
+/* Like dcp_state_save(), on the calling thread: for a write whose failure is
+ * the caller's answer (Freeze).  No save handed over before it replaces the
+ * file afterwards. */
+int dcp_state_writer_save_now (DcpStateWriter *writer, const DcpRecord *record);
+/* Like dcp_state_remove(), on the calling thread; a save of the id still
+ * pending is dropped, and one being written is not put in place. */
+int dcp_state_writer_remove (DcpStateWriter *writer, const char *checkpoint_id);
+
 /* Called by dcp_state_load_all() for each record file.  `record` is owned
  * by the callee when `error_message` is NULL; otherwise the file at `path`
  * is invalid, `record` is NULL and `error_message` says why.  Return 0 to
