@@ -215,6 +215,7 @@ def services_section(figures, notes):
 
 def migrate_section(figures, notes):
     migrate, steps = select(figures, "migrate"), select(figures, "migrate-steps")
+    steps = steps + select(figures, "migrate-downtime")
     lines = notes_of(notes, "migrate")
     if not migrate:
         return "No migration figures.\n" + "\n".join(lines)
