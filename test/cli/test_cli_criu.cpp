@@ -594,3 +594,36 @@ BOOST_FIXTURE_TEST_CASE(no_lazy_pages_copies_the_heap_before_the_service_runs, F
   const std::string mismatch = heap_mismatch(heap);
   BOOST_TEST(mismatch.empty(), "the restored heap: " << mismatch);
 }
+
+// receive: a migration that never comes ends the wait with a clear error
+// (DIR made 0700 meanwhile); a checkpoint restored already is refused; not
+// root, nothing is made.
+BOOST_FIXTURE_TEST_CASE(receive_says_when_nothing_arrives, Fixture)
+{
+  const fs::path dir = bus.dir() / "incoming";
+  const auto started = std::chrono::steady_clock::now();
+  CommandResult waited = cli({"receive", "-D", dir.string(), "--wait", "1"});
+  BOOST_TEST(waited.exit_status == 1, waited.describe());
+  BOOST_TEST(waited.err.find("no migration arrived in " + dir.string() + " within 1 s (--wait)") !=
+                 std::string::npos, waited.err);
+  BOOST_TEST(elapsed_ms(started) >= 1000.0);
+  BOOST_TEST(((fs::status(dir).permissions() & fs::perms::all) == fs::perms::owner_all), "DIR made 0700");
+
+  CommandResult as_nobody = run_command({DCP_SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                         DCP_CLI, "receive", "-D", (bus.dir() / "nobody").string()});
+  BOOST_TEST(as_nobody.exit_status == 1, as_nobody.describe());
+  BOOST_TEST(as_nobody.err.find("receive must run as root") != std::string::npos, as_nobody.err);
+  BOOST_TEST(!fs::exists(bus.dir() / "nobody"));
+
+  // a checkpoint whose pages are in DIR, restored once: receive refuses it again
+  SampleService service(SampleKind::SdBus, bus);
+  BOOST_TEST(increment(service.well_known_name()) == 1u);
+  checkpoint(service);
+  CommandResult received = must_run({"receive", "-D", images.string(), "--wait", "5"});
+  RestoredProcess restored(service.pid());
+  BOOST_TEST(received.err.find("its pages are in the directory") != std::string::npos, received.err);
+  BOOST_TEST(increment(service.well_known_name()) == 2u);
+  CommandResult again = cli({"receive", "-D", images.string(), "--wait", "5"});
+  BOOST_TEST(again.exit_status == 1, again.describe());
+  BOOST_TEST(again.err.find("was restored already") != std::string::npos, again.err);
+}
