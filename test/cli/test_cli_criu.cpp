@@ -617,10 +617,11 @@ BOOST_FIXTURE_TEST_CASE(receive_says_when_nothing_arrives, Fixture)
 
   // a checkpoint whose pages are in DIR, restored once: receive refuses it again
   SampleService service(SampleKind::SdBus, bus);
+  const pid_t pid = service.pid();  // before the dump: a reaped service has none
   BOOST_TEST(increment(service.well_known_name()) == 1u);
   checkpoint(service);
   CommandResult received = must_run({"receive", "-D", images.string(), "--wait", "5"});
-  RestoredProcess restored(service.pid());
+  RestoredProcess restored(pid);
   BOOST_TEST(received.err.find("its pages are in the directory") != std::string::npos, received.err);
   BOOST_TEST(increment(service.well_known_name()) == 2u);
   CommandResult again = cli({"receive", "-D", images.string(), "--wait", "5"});

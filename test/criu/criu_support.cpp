@@ -65,6 +65,8 @@ bool wait_until_gone(pid_t pid, std::chrono::milliseconds timeout)
 
 RestoredProcess::~RestoredProcess()
 {
+  if (pid_ <= 0)  // kill(-1) would end every process root may signal
+    return;
   kill(pid_, SIGKILL);
   wait_until_gone(pid_, 10s);
 }

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -53,7 +54,13 @@ bool wait_until_gone(pid_t pid, std::chrono::milliseconds timeout);
 // A process CRIU restored: SIGKILLed and gone when this goes.
 class RestoredProcess {
  public:
-  explicit RestoredProcess(pid_t pid) : pid_(pid) {}
+  // A pid above 0: kill(-1) at the end would end every process root may
+  // signal (a reaped ChildProcess's pid() is -1).
+  explicit RestoredProcess(pid_t pid) : pid_(pid)
+  {
+    if (pid <= 0)
+      throw std::invalid_argument("RestoredProcess: no process " + std::to_string(pid));
+  }
   RestoredProcess(const RestoredProcess &) = delete;
   RestoredProcess &operator=(const RestoredProcess &) = delete;
   ~RestoredProcess();
