@@ -108,27 +108,21 @@ void migrate_once(const fs::path &work, unsigned run, MigrationSamples &samples)
 void checkpoint_copy_restore_once(const fs::path &work, MigrationSamples &samples)
 {
   Stage stage(work);
-  std::atomic<bool> stop{false};
-  auto on_a = std::async(std::launch::async, [&] { return call_until(stage.a, stage.service.name, stop); });
-  auto on_b = std::async(std::launch::async, [&] { return call_until(stage.b, stage.service.name, stop); });
-  std::this_thread::sleep_for(200ms);
   const fs::path dumped = work / "checkpoint", copied = work / "copied";
-  const auto started = Clock::now();
-  const nlohmann::json checkpointed = json_of(
-      run_command(with_prefix(stage.a.enter(), {DCP_CLI, "checkpoint", stage.service.name, "-D",
-                                                dumped.string(), "--json"}),
-                  120s),
-      "checkpoint");
-  fs::copy(dumped, copied, fs::copy_options::recursive);
-  const nlohmann::json restored = json_of(
-      run_command(with_prefix(stage.b.enter(), {DCP_CLI, "restore", "-D", copied.string(), "--json"}), 120s),
-      "restore");
-  const double command_ms = milliseconds_between(started, Clock::now());
-  std::this_thread::sleep_for(200ms);
-  stop = true;
-  MigrationRun callers;
-  callers.on_a = on_a.get();
-  callers.on_b = on_b.get();
+  nlohmann::json checkpointed, restored;
+  double command_ms = 0;
+  const CallersLogs callers = with_callers(stage.a, stage.b, stage.service.name, [&] {
+    const auto started = Clock::now();
+    checkpointed = json_of(run_command(with_prefix(stage.a.enter(), {DCP_CLI, "checkpoint", stage.service.name,
+                                                                     "-D", dumped.string(), "--json"}),
+                                       120s),
+                           "checkpoint");
+    fs::copy(dumped, copied, fs::copy_options::recursive);
+    restored = json_of(
+        run_command(with_prefix(stage.b.enter(), {DCP_CLI, "restore", "-D", copied.string(), "--json"}), 120s),
+        "restore");
+    command_ms = milliseconds_between(started, Clock::now());
+  });
   const auto downtime = callers.downtime_ms();
   if (!downtime)
     throw std::runtime_error("checkpoint + copy + restore: the callers saw no answer on A before or on B after");

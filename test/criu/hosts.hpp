@@ -400,15 +400,12 @@ inline std::vector<std::string> with_prefix(CommandPrefix prefix, const std::vec
 }
 
 
-// One migration of `service` from `a` to `b` through the built CLI `cli`
-// (receive -D DIR on B, migrate on A with its page server on kAddressA:
-// `port`), with a caller on each bus from 200 ms before to 200 ms after.
-struct MigrationRun {
-  CommandResult migrate, receive;  // both with --json
+// What the callers on A's and B's buses saw while a move of the service
+// from A to B ran.
+struct CallersLogs {
   CallerLog on_a, on_b;
-  double migrate_ms = 0;  // migrate's own run
 
-  // The callers' downtime: A's last answer -> B's first one.
+  // The callers' downtime: A's last answer -> B's first.
   std::optional<double> downtime_ms() const
   {
     const auto last_on_a = on_a.last_answer();
@@ -419,31 +416,55 @@ struct MigrationRun {
   }
 };
 
+// Runs `move` with a caller of `name` on each host's bus, from 200 ms
+// before it to 200 ms after.
+template <typename Move>
+CallersLogs with_callers(const Host &a, const Host &b, const std::string &name, Move move)
+{
+  std::atomic<bool> stop{false};
+  auto callers_on_a = std::async(std::launch::async, [&] { return call_until(a, name, stop); });
+  auto callers_on_b = std::async(std::launch::async, [&] { return call_until(b, name, stop); });
+  std::this_thread::sleep_for(200ms);  // both answered (A) or refused (B) a while
+  try {
+    move();
+  } catch (...) {
+    stop = true;  // the callers end before the exception leaves
+    callers_on_a.wait();
+    callers_on_b.wait();
+    throw;
+  }
+  std::this_thread::sleep_for(200ms);  // B's callers get answers a while
+  stop = true;
+  return {callers_on_a.get(), callers_on_b.get()};
+}
+
+// One migration of `service` from `a` to `b` through the built CLI `cli`
+// (receive -D DIR on B, migrate on A with its page server on kAddressA:
+// `port`), with_callers.
+struct MigrationRun : CallersLogs {
+  CommandResult migrate, receive;  // both with --json
+  double migrate_ms = 0;           // migrate's own run
+};
+
 inline MigrationRun migrate_between(const Host &a, const Host &b, const HostedService &service,
                                     const fs::path &dir, const std::string &cli,
                                     const std::string &port)
 {
-  std::atomic<bool> stop{false};
-  auto callers_on_a = std::async(std::launch::async, [&] { return call_until(a, service.name, stop); });
-  auto callers_on_b = std::async(std::launch::async, [&] { return call_until(b, service.name, stop); });
-  std::this_thread::sleep_for(200ms);  // both answered (A) or refused (B) a while
-  auto received = std::async(std::launch::async, [&] {
-    return run_command(with_prefix(b.enter(), {cli, "receive", "-D", dir.string(), "--wait", "60", "--json"}),
-                       120s);
-  });
   MigrationRun run;
-  const auto migrate_started = std::chrono::steady_clock::now();
-  run.migrate = run_command(with_prefix(a.enter(), {cli, "migrate", service.name, "-D", dir.string(),
-                                                    "--page-server", std::string(kAddressA) + ":" + port,
-                                                    "--json"}),
-                            120s);
-  run.migrate_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                             migrate_started).count();
-  run.receive = received.get();
-  std::this_thread::sleep_for(200ms);  // B's callers get answers a while
-  stop = true;
-  run.on_a = callers_on_a.get();
-  run.on_b = callers_on_b.get();
+  static_cast<CallersLogs &>(run) = with_callers(a, b, service.name, [&] {
+    auto received = std::async(std::launch::async, [&] {
+      return run_command(
+          with_prefix(b.enter(), {cli, "receive", "-D", dir.string(), "--wait", "60", "--json"}), 120s);
+    });
+    const auto migrate_started = std::chrono::steady_clock::now();
+    run.migrate = run_command(with_prefix(a.enter(), {cli, "migrate", service.name, "-D", dir.string(),
+                                                      "--page-server", std::string(kAddressA) + ":" + port,
+                                                      "--json"}),
+                              120s);
+    run.migrate_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                               migrate_started).count();
+    run.receive = received.get();
+  });
   return run;
 }
 
