@@ -20,6 +20,7 @@
 
 #include "dbus-checkpoint/version.hpp"
 #include "record/checkpoint_id.hpp"
+#include "record/mediation.hpp"
 #include "record/record.hpp"
 #include "record/state_dir.hpp"
 #include "record/state_writer.hpp"
@@ -761,5 +762,44 @@ dcp_state_load_all (const char *dir, DcpStateLoadFunc func, void *user_data)
     return negative_errno (rec::load_all_records (dir, [&] (rec::LoadedFile &&file) {
       return report_loaded_file (std::move (file), func, user_data);
     }));
+  });
+}
+
+extern "C" int
+dcp_adoption_check_label (int socket_fd, const char *recorded_label, int bus_mediates,
+                          char **problem_out)
+{
+  if (socket_fd < 0 || problem_out == nullptr)
+    return -EINVAL;
+  *problem_out = nullptr;
+  return guarded ([&] {
+    std::string mediated_as;
+#ifdef DCP_TEST_HOOKS
+    // The test suite's LSM (test/daemon): this machine may have none.
+    if (const char *label = std::getenv ("DCP_TEST_BUS_LSM_LABEL"))
+      {
+        bus_mediates = 1;
+        mediated_as = label;
+      }
+    else
+#endif
+      if (bus_mediates)
+        {
+          auto label = rec::socket_peer_label (socket_fd);
+          if (!label)
+            {
+              *problem_out = malloced_copy (label.error ().message);
+              return *problem_out != nullptr ? label.error ().negative_errno () : -ENOMEM;
+            }
+          mediated_as = std::move (label).value ();
+        }
+    if (!bus_mediates)
+      return 0;
+    std::string problem = rec::adoption_label_problem (recorded_label ? recorded_label : "",
+                                                       mediated_as);
+    if (problem.empty ())
+      return 0;
+    *problem_out = malloced_copy (problem);
+    return *problem_out != nullptr ? -EACCES : -ENOMEM;
   });
 }

@@ -25,6 +25,7 @@
 #include "no_reply_flood.hpp"
 #include "process.hpp"
 #include "sample_service.hpp"
+#include "scoped_environment.hpp"
 
 using namespace dcp::test;
 using namespace std::chrono_literals;
@@ -81,21 +82,6 @@ long queued_in_record_file(const std::filesystem::path &file)
   dcp_record_free(record);
   return queued;
 }
-
-// Sets an environment variable for the daemons started while it lives.
-class ScopedEnvironment {
-public:
-  ScopedEnvironment(const char *name, const char *value) : name_(name)
-  {
-    ::setenv(name, value, 1);
-  }
-  ScopedEnvironment(const ScopedEnvironment &) = delete;
-  ScopedEnvironment &operator=(const ScopedEnvironment &) = delete;
-  ~ScopedEnvironment() { ::unsetenv(name_); }
-
-private:
-  const char *name_;
-};
 
 } // namespace
 

@@ -8,6 +8,7 @@
 #define BOOST_TEST_MODULE checkpoint_records
 #include <boost/test/unit_test.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -24,6 +25,7 @@
 #include "process.hpp"
 #include "raw_bus_socket.hpp"
 #include "sample_service.hpp"
+#include "scoped_environment.hpp"
 
 using namespace dcp::test;
 using namespace std::chrono_literals;
@@ -399,6 +401,37 @@ void move_record_to_another_boot(const std::filesystem::path &file)
   std::ofstream(file, std::ios::trunc) << serialized(record);
 }
 
+// The security label the bus reports for name (GetConnectionCredentials'
+// LinuxSecurityLabel, without its trailing NUL); empty if it reports none.
+std::string reported_label(sd_bus *bus, const char *name)
+{
+  CallResult r = call(bus, {"org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                            "GetConnectionCredentials"},
+                      "s", name);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+  sd_bus_message *m = r.reply.get();
+  std::string label;
+  BOOST_REQUIRE(sd_bus_message_enter_container(m, 'a', "{sv}") > 0);
+  while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+    const char *key = nullptr;
+    BOOST_REQUIRE(sd_bus_message_read(m, "s", &key) > 0);
+    if (std::string(key) == "LinuxSecurityLabel") {
+      const void *bytes = nullptr;
+      size_t n = 0;
+      BOOST_REQUIRE(sd_bus_message_enter_container(m, 'v', "ay") > 0);
+      BOOST_REQUIRE(sd_bus_message_read_array(m, 'y', &bytes, &n) >= 0);
+      label.assign(static_cast<const char *>(bytes), n);
+      BOOST_REQUIRE(sd_bus_message_exit_container(m) >= 0);
+    } else {
+      BOOST_REQUIRE(sd_bus_message_skip(m, "v") >= 0);
+    }
+    BOOST_REQUIRE(sd_bus_message_exit_container(m) >= 0);
+  }
+  while (!label.empty() && label.back() == '\0')
+    label.pop_back();
+  return label;
+}
+
 void plant_record(PrivateSystemBus &bus, const v1::FrozenConnection &record)
 {
   namespace fs = std::filesystem;
@@ -408,6 +441,79 @@ void plant_record(PrivateSystemBus &bus, const v1::FrozenConnection &record)
 }
 
 } // namespace
+
+// Issue 12, finding 2: an adopted connection's socket is the bus's own
+// socketpair, so a bus mediating with an LSM mediated it as the bus itself
+// while it reported the record's label: a confined service restored left
+// its confinement on the bus.  Now a bus that mediates adopts only a record
+// frozen with its own label and refuses the others with AccessDenied,
+// naming both, at Import and at start-up.  This machine has no SELinux or
+// AppArmor: the test build's DCP_TEST_BUS_LSM_LABEL makes the bus mediate
+// as if its own label were "unconfined".
+BOOST_AUTO_TEST_CASE(a_mediating_bus_adopts_only_records_frozen_with_its_label)
+{
+  namespace fs = std::filesystem;
+  ScopedEnvironment apparmor("DCP_TEST_BUS_LSM_LABEL", "unconfined");
+  PrivateSystemBus bus;
+  SdBus admin = open_system_bus();
+
+  v1::FrozenConnection confined = valid_record();
+  confined.mutable_credentials()->set_security_label("/usr/sbin/confined-service (enforce)");
+  CallResult r = import_bytes(admin.get(), serialized(confined));
+  BOOST_TEST(r.error_name == "org.freedesktop.DBus.Error.AccessDenied", r.describe());
+  BOOST_TEST(r.error_message.find("\"unconfined\"") != std::string::npos, r.error_message);
+  BOOST_TEST(r.error_message.find("\"/usr/sbin/confined-service (enforce)\"") != std::string::npos,
+             r.error_message);
+  BOOST_TEST(list_frozen(admin.get()).empty(), "nothing adopted");
+  BOOST_TEST(!name_has_owner(admin.get(), kImportedName));
+  BOOST_TEST(!name_has_owner(admin.get(), kImportedUnique));
+
+  v1::FrozenConnection unlabelled = valid_record();  // frozen where no LSM labels sockets
+  r = import_bytes(admin.get(), serialized(unlabelled));
+  BOOST_TEST(r.error_name == "org.freedesktop.DBus.Error.AccessDenied", r.describe());
+  BOOST_TEST(r.error_message.find("not as the label it was frozen with, none") != std::string::npos,
+             r.error_message);
+
+  v1::FrozenConnection unconfined = valid_record();
+  unconfined.mutable_credentials()->set_security_label("unconfined");
+  r = import_bytes(admin.get(), serialized(unconfined));
+  BOOST_REQUIRE_MESSAGE(r.ok(), "the bus's own label: " << r.describe());
+  BOOST_TEST(list_frozen(admin.get()).size() == 1u);
+  BOOST_TEST(reported_label(admin.get(), kImportedUnique) == "unconfined",
+             "mediated and reported as the same label");
+
+  // At start-up too: a planted record of another label stays where it is,
+  // logged, and holds no name.
+  admin.reset();
+  bus.kill_hard();
+  confined.set_checkpoint_id("fedcba9876543210fedcba9876543210");
+  confined.set_unique_name(":1.4343");
+  confined.mutable_names(0)->set_name("org.dbuscheckpoint.Confined");
+  plant_record(bus, confined);
+  bus.start();
+  admin = open_system_bus();
+  auto frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].id == kImportedId, "the unconfined record is restored, not the other");
+  BOOST_TEST(!name_has_owner(admin.get(), "org.dbuscheckpoint.Confined"));
+  BOOST_TEST(fs::exists(bus.checkpoint_dir() / (confined.checkpoint_id() + ".record")),
+             "left in place");
+  BOOST_TEST(bus.log().find("would mediate the restored connection") != std::string::npos,
+             bus.log());
+}
+
+// Without an LSM (this machine, and a bus built without one) nothing is
+// mediated: a record of any label is adopted and reports its label.
+BOOST_AUTO_TEST_CASE(a_bus_that_does_not_mediate_adopts_any_label)
+{
+  PrivateSystemBus bus;
+  SdBus admin = open_system_bus();
+  v1::FrozenConnection confined = valid_record();
+  confined.mutable_credentials()->set_security_label("/usr/sbin/confined-service (enforce)");
+  CallResult r = import_bytes(admin.get(), serialized(confined));
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+  BOOST_TEST(reported_label(admin.get(), kImportedUnique) == "/usr/sbin/confined-service (enforce)");
+}
 
 // Issue 12, finding 8: records never expired, so a stale record held its
 // service's names after every reboot.  Now a record carries the boot id of

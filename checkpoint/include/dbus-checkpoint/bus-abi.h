@@ -204,6 +204,22 @@ typedef int (*DcpStateLoadFunc) (void *user_data, const char *path,
 int dcp_state_load_all (const char *dir, DcpStateLoadFunc func,
                         void *user_data);
 
+/* ---- Adopting a record on a bus that mediates with an LSM -------------
+ *
+ * An LSM (SELinux, AppArmor) mediates a bus client as the label of the
+ * peer of its socket; an adopted connection's socket is the bus's own
+ * socketpair, so the bus would mediate it as the bus itself.  Until it can
+ * mediate it as its recorded label, it adopts a record only when the two
+ * are the same.  socket_fd: the bus's end of the adopted connection;
+ * bus_mediates: whether the bus mediates with an LSM.  0 if the record may
+ * be adopted (always when the bus does not mediate); -EACCES with
+ * *problem_out (free()) saying why; -ENOMEM; another negative errno with
+ * *problem_out if the socket's label cannot be read.  In builds with the
+ * tests, DCP_TEST_BUS_LSM_LABEL set makes the bus mediate, as if its own
+ * label were that value. */
+int dcp_adoption_check_label (int socket_fd, const char *recorded_label,
+                              int bus_mediates, char **problem_out);
+
 #ifdef __cplusplus
 }
 #endif
