@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # allocation-failure-test.sh PKG_CONFIG_DIR SOURCE_DIR BUILD_DIR
 # Freeze, Thaw, Discard, Import and Reattach under upstream's
-# allocation-failure loop (bus-patches/0021, bus/checkpoint-test.c): a
+# allocation-failure loop (bus-patches/0022, bus/checkpoint-test.c): a
 # meson tree of the patched SOURCE_DIR with upstream's intrusive (embedded)
 # tests, which the daemon we ship never has, in BUILD_DIR (configured once,
 # then rebuilt as the sources change); builds and runs test-bus-checkpoint.

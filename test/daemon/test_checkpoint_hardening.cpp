@@ -87,8 +87,9 @@ long queued_in_record_file(const std::filesystem::path &file)
 
 // Finding 3: NO_REPLY calls to a frozen name were queued without limit for
 // any sender.  Now each sender uid may queue at most
-// BUS_FROZEN_MAX_QUEUED_PER_UID (2048) messages addressed to frozen
-// connections; past that it gets LimitsExceeded, and the bus answers.
+// max_frozen_messages_per_user (a <limit>, 2048 by default) messages
+// addressed to frozen connections; past that it gets LimitsExceeded, and
+// the bus answers.
 BOOST_FIXTURE_TEST_CASE(unprivileged_no_reply_flood_gets_limits_exceeded, Fixture)
 {
   constexpr unsigned kPerUid = 2048;
@@ -128,6 +129,42 @@ BOOST_FIXTURE_TEST_CASE(unprivileged_no_reply_flood_gets_limits_exceeded, Fixtur
   FloodResult r = flood_no_reply(service.well_known_name(), 10, 65534);
   BOOST_TEST(r.limits_exceeded == 0u);
   thaw(admin.get(), again);
+}
+
+// The queue's bounds are the bus configuration's <limit>s (bus-patches
+// 0021), as a distribution tunes the others: a lower share per uid and per
+// frozen connection applies, and a value the records could not hold is
+// refused at start-up, naming the limit.
+BOOST_AUTO_TEST_CASE(frozen_queue_bounds_are_limits_of_the_bus_config)
+{
+  PrivateSystemBus::Options options;
+  options.extra_config = R"(<limit name="max_frozen_messages_per_user">40</limit>
+                            <limit name="max_frozen_charged_messages">50</limit>)";
+  PrivateSystemBus bus(options);
+  SdBus admin = open_system_bus();
+  SampleService service(SampleKind::SdBus, bus);
+  std::string id = freeze(admin.get(), service.well_known_name());
+
+  FloodResult nobody = flood_no_reply(service.well_known_name(), 100, 65534);
+  BOOST_TEST(nobody.limits_exceeded == 60u, "max_frozen_messages_per_user=40");
+  FloodResult daemon_user = flood_no_reply(service.well_known_name(), 100, 1);
+  BOOST_TEST(daemon_user.limits_exceeded == 90u, "max_frozen_charged_messages=50: 10 left");
+  BOOST_TEST(nobody.other_errors + daemon_user.other_errors == 0u);
+  BOOST_TEST(list_frozen(admin.get()).at(0).queued_messages == 50u);
+  thaw(admin.get(), id);
+
+  for (const char *too_big : {R"(<limit name="max_frozen_queued_messages">32769</limit>)",
+                              R"(<limit name="max_frozen_bytes_per_user">-1</limit>)"}) {
+    PrivateSystemBus::Options bad;
+    bad.extra_config = too_big;
+    try {
+      PrivateSystemBus refused(bad);
+      BOOST_ERROR("the bus started with " << too_big);
+    } catch (const std::runtime_error &e) {
+      const std::string log = e.what();
+      BOOST_TEST(log.find("must be a positive number of at most") != std::string::npos, log);
+    }
+  }
 }
 
 // Finding 4: a message carrying fds was queued for a frozen connection
