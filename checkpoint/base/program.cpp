@@ -22,12 +22,6 @@
 extern char **environ;
 
 namespace dbus_checkpoint::base {
-namespace {
-
-struct Pipe {
-  UniqueFd read_end;
-  UniqueFd write_end;
-};
 
 Result<Pipe> make_pipe()
 {
@@ -36,6 +30,8 @@ Result<Pipe> make_pipe()
     return errno_error("pipe2", errno);
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
+
+namespace {
 
 // NAME=VALUE strings: ours, with `overrides` replacing or adding.
 std::vector<std::string> environment_with(const std::map<std::string, std::string> &overrides)

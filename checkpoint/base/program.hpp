@@ -16,6 +16,7 @@
 
 #include "base/child_process.hpp"
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 
 namespace dbus_checkpoint::base {
 
@@ -76,6 +77,14 @@ Result<ProgramRun> run_program(const ProgramCommand &command);
 // not be started.
 Result<ChildProcess> start_program(const ProgramCommand &command,
                                    const std::filesystem::path &output_file);
+
+// A pipe, both ends close-on-exec (a program is given an end through
+// ProgramCommand::status_fd).
+struct Pipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+};
+Result<Pipe> make_pipe();
 
 // The last `count` lines of `text`, each after `indent` and ending in a
 // newline (a last line without one gets it).

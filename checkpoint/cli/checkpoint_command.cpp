@@ -469,10 +469,10 @@ int migrate_frozen_tree(const Invocation &invocation, const Output &output, cons
   }
   std::vector<std::string> failures;
   for (TreeBus &tree_bus : buses)
-    for (const ManifestConnection &connection : tree_bus.connections)
-      if (auto discarded = tree_bus.bus.discard(connection.id); !discarded)
-        failures.push_back(connection.id + " (" + connection.unique_name +
-                           "): " + discarded.error().describe());
+    for (std::string &failure : for_each_connection(tree_bus.connections, [&](const std::string &id) {
+           return tree_bus.bus.discard(id);
+         }))
+      failures.push_back(std::move(failure));
   const double fetched_ms = to_milliseconds(fetched.value());
   if (output.json) {
     Json json = {{"command", "migrate"}, {"dir", dir.string()}, {"pages_fetched_ms",

@@ -247,15 +247,22 @@ Result<CriuSetup> check_root_and_criu(const std::string &command, const std::str
   return check_criu_setup(executable, plugin_dir, bus, timeout);
 }
 
-std::vector<std::string> thaw_connections(bus_client::CheckpointBus &bus,
-                                          const std::vector<ManifestConnection> &connections)
+std::vector<std::string> for_each_connection(
+    const std::vector<ManifestConnection> &connections,
+    const std::function<base::Status(const std::string &checkpoint_id)> &action)
 {
   std::vector<std::string> failures;
   for (const ManifestConnection &connection : connections)
-    if (auto thawed = bus.thaw(connection.id); !thawed)
+    if (base::Status done = action(connection.id); !done)
       failures.push_back(connection.id + " (" + connection.unique_name +
-                         "): " + thawed.error().describe());
+                         "): " + done.error().describe());
   return failures;
+}
+
+std::vector<std::string> thaw_connections(bus_client::CheckpointBus &bus,
+                                          const std::vector<ManifestConnection> &connections)
+{
+  return for_each_connection(connections, [&](const std::string &id) { return bus.thaw(id); });
 }
 
 std::string connection_table(const std::vector<ManifestConnection> &connections)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -99,8 +100,12 @@ base::Result<CriuSetup> check_root_and_criu(const std::string &command,
                                                   const bus_client::BusAddress &bus,
                                                   std::chrono::seconds timeout);
 
-// Thaws each connection; returns one line per connection that failed
-// ("ID (:1.5): NAME: message").
+// Calls `action` (the bus's Thaw or Discard) for each connection; returns
+// one line per connection that failed ("ID (:1.5): NAME: message").
+std::vector<std::string> for_each_connection(
+    const std::vector<ManifestConnection> &connections,
+    const std::function<base::Status(const std::string &checkpoint_id)> &action);
+// for_each_connection with the bus's Thaw.
 std::vector<std::string> thaw_connections(bus_client::CheckpointBus &bus,
                                           const std::vector<ManifestConnection> &connections);
 

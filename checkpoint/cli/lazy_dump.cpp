@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/program.hpp"
 #include "cli/files.hpp"
 #include "criu-probe/criu_output.hpp"
 
@@ -45,10 +46,11 @@ Result<ServingDump> dump_serving_pages(const CriuSetup &setup, const fs::path &d
                                        std::vector<std::string> arguments,
                                        const std::string &address, std::uint16_t port)
 {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0)
-    return Error{"", std::string("pipe2: ") + std::strerror(errno)};
-  base::UniqueFd ready_read(fds[0]), ready_write(fds[1]);
+  auto pipe = base::make_pipe();
+  if (!pipe)
+    return pipe.error();
+  base::UniqueFd ready_read = std::move(pipe.value().read_end);
+  base::UniqueFd ready_write = std::move(pipe.value().write_end);
   arguments.insert(arguments.end(), {"--lazy-pages", "--address", address, "--port",
                                      std::to_string(port), "--status-fd", "3"});
   ServingDump dump;

@@ -536,6 +536,9 @@ Result<CheckpointManifest> wait_for_manifest(const fs::path &dir, std::chrono::s
   return load_manifest(dir);
 }
 
+int restore_with(const Invocation &invocation, const Output &output, CriuSetup setup,
+                 Clock::time_point started);
+
 } // namespace
 
 int run_receive(const Invocation &invocation, const Output &output)
@@ -572,18 +575,28 @@ int run_receive(const Invocation &invocation, const Output &output)
                                 std::to_string(manifest.value().page_server->port)
                           : std::string("; its pages are in the directory"))
                   << "\n";
-  return run_restore(invocation, output);
+  return restore_with(invocation, output, setup.value(), Clock::now());
 }
 
 int run_restore(const Invocation &invocation, const Output &output)
 {
   const auto started = Clock::now();
-  const auto fail = [&](const Error &error) { return report_failure(output, "restore", error); };
   auto setup = check_root_and_criu("restore", "criu restore creates processes with given pids",
                                    invocation.criu_path, invocation.plugin_dir, invocation.bus,
                                    invocation.criu_timeout);
   if (!setup)
-    return fail(setup.error());
+    return report_failure(output, "restore", setup.error());
+  return restore_with(invocation, output, setup.value(), started);
+}
+
+namespace {
+
+// restore once root and criu are checked (`setup`), timed from `started`;
+// receive comes here too once its images arrived.
+int restore_with(const Invocation &invocation, const Output &output, CriuSetup setup,
+                 Clock::time_point started)
+{
+  const auto fail = [&](const Error &error) { return report_failure(output, "restore", error); };
   std::error_code error;
   const fs::path dir = fs::absolute(invocation.images_dir, error).lexically_normal();
   // its files say which processes root creates and what the plugin connects to
@@ -627,7 +640,7 @@ int run_restore(const Invocation &invocation, const Output &output)
   const LazyPagesChoice lazy = choose_lazy_pages(invocation, manifest.value(), pages_bytes);
   const auto lazy_launched = Clock::now();
   Result<base::ChildProcess> lazy_launch =
-      lazy.use ? launch_lazy_pages(setup.value(), dir, manifest.value())
+      lazy.use ? launch_lazy_pages(setup, dir, manifest.value())
                : Result<base::ChildProcess>(base::ChildProcess());
   base::ChildProcess lazy_pages;
   // Each bus the checkpoint's connections are on: the command's own, and
@@ -648,7 +661,7 @@ int run_restore(const Invocation &invocation, const Output &output)
   times.wait = waited.value();
   for (const BusConnections &on_bus : buses)
     if (!on_bus.address.empty())
-      setup.value().other_bus_addresses.push_back(on_bus.address);
+      setup.other_bus_addresses.push_back(on_bus.address);
   // criu -d leaves the restored processes to their nearest subreaper: this
   // command, so that it can tell how one that died right away ended.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -679,7 +692,7 @@ int run_restore(const Invocation &invocation, const Output &output)
   }
   // A shell job joins criu's session: criu leads a new one, so the restored
   // service gets a session of its own, not the caller's terminal session.
-  auto restored = run_criu(setup.value(), "restore", dir, criu_arguments,
+  auto restored = run_criu(setup, "restore", dir, criu_arguments,
                            /*in_new_session=*/manifest.value().restores_in_new_session());
   if (!restored)
     return fail(Error{"", restored.error().message + "\nthe images in " + dir.string() +
@@ -745,5 +758,7 @@ int run_restore(const Invocation &invocation, const Output &output)
                   << " restored: " << marked.error().message << "\n";
   return kExitSuccess;
 }
+
+} // namespace
 
 } // namespace dbus_checkpoint::cli
