@@ -16,7 +16,7 @@ start=$SECONDS
 "$top/scripts/install-deps.sh" >/dev/null
 cmake -S "$top" -B "$build" -G Ninja -DDCP_BENCHMARKS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target dcp-bench-throughput dcp-bench-checkpoint \
-  dcp-bench-restore dcp-bench-wayland dcp-bench-services dcp-bench-migrate
+  dcp-bench-restore dcp-bench-wayland dcp-bench-services dcp-bench-migrate dcp-bench-criu-rpc
 
 mkdir -p "$out"
 rm -f "$out"/*.jsonl
@@ -33,9 +33,10 @@ renice -n -5 -p $$ >/dev/null 2>&1 || true
 "$build/test/bench/dcp-bench-services" --json "$out/services.jsonl" "$@" \
   | tee "$out/services.txt"
 "$build/test/bench/dcp-bench-migrate" --json "$out/migrate.jsonl" "$@" | tee "$out/migrate.txt"
+"$build/test/bench/dcp-bench-criu-rpc" --json "$out/criu-rpc.jsonl" "$@" | tee "$out/criu-rpc.txt"
 /usr/bin/python3 "$top/test/bench/report.py" "$out" "$out/throughput.jsonl" \
   "$out/checkpoint.jsonl" "$out/restore.jsonl" "$out/wayland.jsonl" "$out/services.jsonl" \
-  "$out/migrate.jsonl"
+  "$out/migrate.jsonl" "$out/criu-rpc.jsonl"
 
 echo
 echo "bench: done in $((SECONDS - start)) s; report: $out/report.md, plot: $out/bench.png"

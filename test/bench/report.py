@@ -223,6 +223,15 @@ def migrate_section(figures, notes):
     return markdown_table(["figure", "median (min–max)"], rows) + "\n\n" + "\n".join(lines)
 
 
+def criu_rpc_section(figures, notes):
+    rpc = select(figures, "criu-rpc")
+    lines = notes_of(notes, "criu-rpc")
+    if not rpc:
+        return "No CRIU RPC figures.\n" + "\n".join(lines)
+    rows = [[f"{f['what']} ({f['unit']})", cell(f)] for f in rpc]
+    return markdown_table(["figure", "median (min–max)"], rows) + "\n\n" + "\n".join(lines)
+
+
 def plot_restore(figures, axes):
     restore = select(figures, "restore")
     scenarios = distinct(restore, "subject")
@@ -368,7 +377,17 @@ address) while `dbus-checkpoint receive` on B restores at once and fetches the p
 (post-copy).  The way before it: `checkpoint` on A, the images copied, `restore` on B.
 Downtime: A's last answer → B's first.
 
-{migrate_section(figures, notes)}"""
+{migrate_section(figures, notes)}
+## CRIU exec'ed vs through its RPC (issue 13)
+
+`dcp-bench-criu-rpc`: one small process without a bus (4 MiB heap, a counter), dumped once,
+restored again and again three ways, interleaved: `criu restore -d` exec'ed (today's path, to
+its exit); a `criu swrk` worker started 200 ms before (the RESTORE request to its answer); a
+running `criu service` (connect, request, answer).  Our plugin is loaded in all three.  The
+saving is what not exec'ing CRIU would take off every restore, of the services' figures above
+too.
+
+{criu_rpc_section(figures, notes)}"""
     with open(os.path.join(out_dir, "report.md"), "w") as out:
         out.write(report)
 
