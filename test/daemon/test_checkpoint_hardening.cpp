@@ -49,23 +49,6 @@ FloodResult flood_no_reply(const std::string &destination, unsigned count, uid_t
       .finish();
 }
 
-// Queue `count` NO_REPLY calls of `payload_bytes` each for `destination`.
-void send_big_no_reply_calls(sd_bus *bus, const std::string &destination, unsigned count,
-                             std::size_t payload_bytes)
-{
-  const std::vector<std::uint8_t> payload(payload_bytes, 0x5a);
-  for (unsigned i = 0; i < count; ++i) {
-    sd_bus_message *raw = nullptr;
-    BOOST_REQUIRE(sd_bus_message_new_method_call(bus, &raw, destination.c_str(), kSampleObjectPath,
-                                                 kSampleInterface, "Increment") >= 0);
-    SdBusMessage message(raw);
-    BOOST_REQUIRE(sd_bus_message_append_array(raw, 'y', payload.data(), payload.size()) >= 0);
-    BOOST_REQUIRE(sd_bus_message_set_expect_reply(raw, 0) >= 0);
-    BOOST_REQUIRE(sd_bus_send(bus, raw, nullptr) >= 0);
-  }
-  BOOST_REQUIRE(sd_bus_flush(bus) >= 0);
-}
-
 // How many queued messages DIR/<id>.record holds; -1 while it does not parse.
 long queued_in_record_file(const std::filesystem::path &file)
 {

@@ -185,6 +185,40 @@ BOOST_AUTO_TEST_CASE(queue_of_an_attached_frozen_connection_survives_a_crash)
   BOOST_TEST(frozen[0].queued_messages == 3u);
 }
 
+// A record whose queue changed is rewritten only after a delay (100 ms +
+// 1 ms per 16 KiB queued).  A bus stopped within it (a restart, a
+// shutdown) wrote nothing more, so what was queued since the last write
+// was lost.  Now the shutdown hands those rewrites to the state writer,
+// which writes them before the bus exits.
+BOOST_AUTO_TEST_CASE(messages_queued_just_before_a_restart_are_in_the_record)
+{
+  constexpr unsigned kQueued = 4;  // 4 MiB: the rewrite waits 356 ms
+  PrivateSystemBus bus;
+  std::string id;
+  {
+    SdBus admin = open_system_bus();
+    SampleService service(SampleKind::SdBus, bus);
+    id = freeze(admin.get(), kSampleDefaultName);
+    const auto queued = std::chrono::steady_clock::now();
+    send_big_no_reply_calls(admin.get(), kSampleDefaultName, kQueued, 1024 * 1024);
+    BOOST_REQUIRE(wait_until([&] { return list_frozen(admin.get()).at(0).queued_messages == kQueued; },
+                             5s));
+    bus.stop();  // SIGTERM: a clean stop, as systemctl restart dbus does
+    const auto stopped_after = std::chrono::steady_clock::now() - queued;
+    BOOST_TEST_MESSAGE("stopped "
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(stopped_after).count()
+                       << " ms after the first queued message");
+    BOOST_WARN_MESSAGE(stopped_after < 356ms, "stopped after the rewrite's delay: this run proves "
+                                              "nothing about the shutdown's write");
+  }
+  bus.start();
+  SdBus admin = open_system_bus();
+  auto frozen = list_frozen(admin.get());
+  BOOST_REQUIRE_EQUAL(frozen.size(), 1u);
+  BOOST_TEST(frozen[0].id == id);
+  BOOST_TEST(frozen[0].queued_messages == kQueued, "what was queued before the stop");
+}
+
 BOOST_AUTO_TEST_CASE(a_corrupt_record_does_not_stop_the_daemon)
 {
   PrivateSystemBus bus;

@@ -36,6 +36,22 @@ void thaw(sd_bus *bus, const std::string &id)
   BOOST_REQUIRE_MESSAGE(r.ok(), "Thaw " << id << ": " << r.describe());
 }
 
+void send_big_no_reply_calls(sd_bus *bus, const std::string &destination, unsigned count,
+                             std::size_t payload_bytes)
+{
+  const std::vector<std::uint8_t> payload(payload_bytes, 0x5a);
+  for (unsigned i = 0; i < count; ++i) {
+    sd_bus_message *raw = nullptr;
+    BOOST_REQUIRE(sd_bus_message_new_method_call(bus, &raw, destination.c_str(), kSampleObjectPath,
+                                                 kSampleInterface, "Increment") >= 0);
+    SdBusMessage message(raw);
+    BOOST_REQUIRE(sd_bus_message_append_array(raw, 'y', payload.data(), payload.size()) >= 0);
+    BOOST_REQUIRE(sd_bus_message_set_expect_reply(raw, 0) >= 0);
+    BOOST_REQUIRE(sd_bus_send(bus, raw, nullptr) >= 0);
+  }
+  BOOST_REQUIRE(sd_bus_flush(bus) >= 0);
+}
+
 std::uint64_t sample_uint64(sd_bus *bus, const std::string &destination, const char *member)
 {
   CallResult r = call(bus, sample_method(destination, member));

@@ -26,6 +26,10 @@ void thaw(sd_bus *bus, const std::string &id);
 std::uint64_t sample_uint64(sd_bus *bus, const std::string &destination, const char *member);
 bool is_checkpoint_id(const std::string &id);
 bool name_has_owner(sd_bus *bus, const std::string &name);
+// Queues `count` NO_REPLY Increment calls of `payload_bytes` each (a byte
+// array) for the sample service `destination`, flushed.
+void send_big_no_reply_calls(sd_bus *bus, const std::string &destination, unsigned count,
+                             std::size_t payload_bytes);
 
 // One ListFrozen entry, as the product reads it (checkpoint/bus-client).
 using FrozenEntry = dbus_checkpoint::bus_client::FrozenConnection;
