@@ -765,6 +765,23 @@ dcp_state_load_all (const char *dir, DcpStateLoadFunc func, void *user_data)
   });
 }
 
+namespace {
+
+// The test suite's LSM (test/daemon: this machine may have none):
+// DCP_TEST_BUS_LSM_LABEL, read only in builds with the tests, makes the
+// bus mediate as if its own label were that value.  nullptr otherwise.
+const char *
+test_bus_lsm_label () noexcept
+{
+#ifdef DCP_TEST_HOOKS
+  return std::getenv ("DCP_TEST_BUS_LSM_LABEL");
+#else
+  return nullptr;
+#endif
+}
+
+} // namespace
+
 extern "C" int
 dcp_adoption_check_label (int socket_fd, const char *recorded_label, int bus_mediates,
                           char **problem_out)
@@ -772,29 +789,20 @@ dcp_adoption_check_label (int socket_fd, const char *recorded_label, int bus_med
   if (socket_fd < 0 || problem_out == nullptr)
     return -EINVAL;
   *problem_out = nullptr;
+  const char *test_label = test_bus_lsm_label ();
+  if (!bus_mediates && test_label == nullptr)
+    return 0;
   return guarded ([&] {
     std::string mediated_as;
-#ifdef DCP_TEST_HOOKS
-    // The test suite's LSM (test/daemon): this machine may have none.
-    if (const char *label = std::getenv ("DCP_TEST_BUS_LSM_LABEL"))
-      {
-        bus_mediates = 1;
-        mediated_as = label;
-      }
+    if (test_label != nullptr)
+      mediated_as = test_label;
+    else if (auto label = rec::socket_peer_label (socket_fd); label)
+      mediated_as = std::move (label).value ();
     else
-#endif
-      if (bus_mediates)
-        {
-          auto label = rec::socket_peer_label (socket_fd);
-          if (!label)
-            {
-              *problem_out = malloced_copy (label.error ().message);
-              return *problem_out != nullptr ? label.error ().negative_errno () : -ENOMEM;
-            }
-          mediated_as = std::move (label).value ();
-        }
-    if (!bus_mediates)
-      return 0;
+      {
+        *problem_out = malloced_copy (label.error ().message);
+        return *problem_out != nullptr ? label.error ().negative_errno () : -ENOMEM;
+      }
     std::string problem = rec::adoption_label_problem (recorded_label ? recorded_label : "",
                                                        mediated_as);
     if (problem.empty ())
